@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both build .venv/ at the repo root on a fresh Debian machine (as root).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv sysdeps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The oracles: libpcap (userland bpf_filter, the compiler) and tcpdump.
+sysdeps:
+	@if ! ldconfig -p | grep -q 'libpcap.so.0.8' || ! command -v tcpdump >/dev/null; then \
+	  echo "installing tcpdump and libpcap0.8 with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 iproute2) >/dev/null; \
+	fi
+
+demo: $(STAMP) sysdeps
+	$(PY) -m bpfcheck demo
+
+test: $(STAMP) sysdeps
+	$(PY) -m pytest -q -n 2 tests
+
+bench: $(STAMP) sysdeps
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,206 @@
+"""``analyze``, ``prove`` and ``equiv``."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from . import common
+
+EXIT_FOR = {"proved": 0, "refuted": 1, "unknown": 3}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyze", help="verdict set, dead code, safety findings",
+                       description="Prove facts about every input: the exact set of verdicts, the "
+                       "instructions no input reaches, and the loads/divisions that can end the "
+                       "program early.")
+    common.add_program_argument(p)
+    common.add_target_argument(p)
+    _add_solver_arguments(p)
+    common.add_json_argument(p)
+    p.set_defaults(handler=cmd_analyze)
+
+    p = sub.add_parser("prove", help="prove or refute properties",
+                       description="Prove properties (the property language of INTERFACE.md) for "
+                       "every input, or refute them with a concrete witness. Exit 0 when all are "
+                       "proved, 1 when one is refuted, 3 when one is unknown.")
+    common.add_program_argument(p)
+    p.add_argument("properties", metavar="PROPERTY", nargs="+", help="a property, e.g. "
+                   "'accepted -> pkt[12:2] == 0x800'")
+    common.add_target_argument(p)
+    p.add_argument("--arch", default=None, help="architecture for syscall names (default x86_64)")
+    p.add_argument("--other", metavar="FILE", help="a second program, named other.verdict / "
+                   "other.accepted in properties")
+    p.add_argument("--witness", metavar="OUT.pcap", help="write refuting packets to a pcap file")
+    _add_solver_arguments(p)
+    common.add_json_argument(p)
+    p.set_defaults(handler=cmd_prove)
+
+    p = sub.add_parser("equiv", help="equivalence of two programs",
+                       description="Prove that two programs return the same verdict on every input "
+                       "(or, with --subsumes, that every input A accepts B accepts too).")
+    p.add_argument("a", metavar="A", nargs="?", help="first program (or use --expr-a)")
+    p.add_argument("b", metavar="B", nargs="?", help="second program (or use --expr-b)")
+    p.add_argument("--format", dest="fmt", metavar="FMT", help="input format of A and B")
+    p.add_argument("--expr-a", "--expr", dest="expr_a", metavar="EXPR", help="A as a tcpdump expression")
+    p.add_argument("--expr-b", metavar="EXPR", help="B as a tcpdump expression")
+    p.add_argument("--linktype", default="EN10MB", help="link type for expressions")
+    p.add_argument("--optimized-vs-unoptimized", metavar="EXPR", dest="opt_vs_unopt",
+                   help="check libpcap's optimizer on one expression")
+    p.add_argument("--subsumes", action="store_true", help="check A accepts => B accepts instead")
+    p.add_argument("--witness", metavar="OUT.pcap", help="write the distinguishing packet to a pcap")
+    common.add_target_argument(p)
+    _add_solver_arguments(p)
+    common.add_json_argument(p)
+    p.set_defaults(handler=cmd_equiv)
+
+
+def _add_solver_arguments(p) -> None:
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="seconds per solver question (default: no limit)")
+    p.add_argument("--ctx", action="append", metavar="FIELD=VALUE",
+                   help="pin socket metadata instead of letting it range freely "
+                   "(e.g. --ctx has_device=1,link_header=0,network_header=14)")
+
+
+def _fixed(args):
+    fixed = {}
+    for spec in args.ctx or ():
+        for item in spec.split(","):
+            key, sep, value = item.strip().partition("=")
+            if not sep:
+                raise UsageError(f"--ctx: expected FIELD=VALUE, found {item!r}")
+            if key == "has_device":
+                fixed[key] = value.lower() in ("1", "true", "yes")
+            elif key == "link_header" and value.lower() == "none":
+                fixed[key] = None
+            else:
+                fixed[key] = common.parse_int(value, f"--ctx {key}")
+    common.parse_context(args.ctx)   # the same ranges as run's --ctx
+    return fixed
+
+
+# --- analyze --------------------------------------------------------------------
+def cmd_analyze(args) -> int:
+    from ..proof.analysis import analyze
+    program = common.load_program_arg(args)
+    result = analyze(program, args.target, args.timeout, _fixed(args))
+    if args.json:
+        common.emit_json({"status": "unknown" if result.unknown or not result.verdicts.exact else "ok",
+                          **result.to_json()})
+        return 3 if result.unknown else 0
+    from ..proof.analysis import describe_ranges
+    print(f"{len(program)} instructions, target {args.target}")
+    exact = "" if result.verdicts.exact else f"  (bounds only: {result.verdicts.reason})"
+    print(f"verdicts: {describe_ranges(result.verdicts.ranges)}{exact}")
+    print("dead code: " + (", ".join(map(str, result.dead)) if result.dead else "none"))
+    for pc, why in result.unknown:
+        print(f"unknown: instruction {pc}: {why}")
+    if not result.findings:
+        print("findings: none")
+    for f in result.findings:
+        print(f"finding [{f.kind}] {f.message}")
+        if f.witness:
+            print(f"    e.g. {f.witness.describe()}")
+    print(f"({result.seconds:.2f} s)")
+    return 3 if result.unknown else 0
+
+
+# --- prove ------------------------------------------------------------------------
+def cmd_prove(args) -> int:
+    from ..loading import load_program
+    from ..proof.prove import prove
+    program = common.load_program_arg(args)
+    other = load_program(args.other, args.fmt) if args.other else None
+    fixed = _fixed(args)
+    outcomes = []
+    for prop in args.properties:
+        outcomes.append(prove(program, prop, args.target, args.timeout, args.arch, other, fixed,
+                              getattr(args, "linktype", "EN10MB")))
+    _write_witnesses(args.witness, [o.witness for o in outcomes if o.witness], args.target)
+    worst = _worst([o.status for o in outcomes])
+    if args.json:
+        first = next((o for o in outcomes if o.status == worst), outcomes[0])
+        common.emit_json({"status": worst, "witness": first.witness.to_json() if first.witness else None,
+                          "reason": first.reason, "properties": [o.to_json() for o in outcomes]})
+    else:
+        for o in outcomes:
+            print(f"{o.status}: {o.property}  ({o.seconds:.2f} s)")
+            if o.witness:
+                print(f"    witness: {o.witness.describe()}")
+            if o.reason:
+                print(f"    reason: {o.reason}")
+        if args.witness and any(o.witness for o in outcomes):
+            print(f"witnesses written to {args.witness}")
+    return EXIT_FOR[worst]
+
+
+def _worst(statuses):
+    if "refuted" in statuses:
+        return "refuted"
+    if "unknown" in statuses:
+        return "unknown"
+    return "proved"
+
+
+# --- equiv --------------------------------------------------------------------------
+def cmd_equiv(args) -> int:
+    from ..loading import load_program
+    from ..proof.prove import equivalent, subsumes
+    if args.opt_vs_unopt is not None:
+        if args.a or args.b or args.expr_a or args.expr_b:
+            raise UsageError("--optimized-vs-unoptimized takes one expression and no programs")
+        a = load_program(expr=args.opt_vs_unopt, linktype=args.linktype, optimize=True)
+        b = load_program(expr=args.opt_vs_unopt, linktype=args.linktype, optimize=False)
+        names = ("optimized", "unoptimized")
+    else:
+        a = _side(args.a, args.expr_a, args, "A")
+        b = _side(args.b, args.expr_b, args, "B")
+        names = ("A", "B")
+    check = subsumes if args.subsumes else equivalent
+    outcome = check(a, b, args.target, args.timeout, _fixed(args))
+    if outcome.witness:
+        _write_witnesses(args.witness, [outcome.witness], args.target)
+    if args.json:
+        common.emit_json({**outcome.to_json(), "relation": "subsumes" if args.subsumes else "equivalent",
+                          "instructions": [len(a), len(b)]})
+    else:
+        relation = "A accepts => B accepts" if args.subsumes else "same verdict on every input"
+        print(f"{outcome.status}: {relation} ({names[0]}: {len(a)} instructions, "
+              f"{names[1]}: {len(b)} instructions, {outcome.seconds:.2f} s)")
+        if outcome.witness:
+            w = outcome.witness
+            print(f"    witness: {w.describe()}")
+            print(f"    {names[0]} returns {w.verdicts.get('a', 0):#x}, {names[1]} returns "
+                  f"{w.verdicts.get('b', 0):#x}")
+        if outcome.reason:
+            print(f"    reason: {outcome.reason}")
+    return EXIT_FOR[outcome.status]
+
+
+def _side(path, expr, args, name):
+    from ..loading import load_program
+    if path is None and expr is None:
+        raise UsageError(f"equiv needs program {name}: a FILE or --expr-{name.lower()} EXPR")
+    if path is not None and expr is not None:
+        raise UsageError(f"program {name}: give a FILE or an expression, not both")
+    if expr is not None:
+        return load_program(expr=expr, linktype=args.linktype)
+    return load_program(path, args.fmt)
+
+
+def _write_witnesses(path, witnesses, target) -> None:
+    if not path or not witnesses:
+        return
+    if target == "seccomp":
+        raise UsageError("--witness writes packets; seccomp witnesses are syscalls (see --json)")
+    from ..pcapio import PcapWriter
+    linktype = 1
+    first = witnesses[0]
+    if first.context is not None and first.context.link_header is None:
+        linktype = 101   # raw IP: the packet starts at the network header
+    try:
+        with PcapWriter(path, linktype=linktype, atomic=True) as writer:
+            for w in witnesses:
+                writer.write(w.packet)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None

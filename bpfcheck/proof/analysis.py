@@ -1,0 +1,403 @@
+"""``analyze``: the exact verdict set, dead code and safety findings.
+
+Each answer is a solver question over the program's single formula.  To
+keep the number of questions small, every model found is used to the
+full: all reach and exit conditions it satisfies are settled at once, so
+most instructions are shown reachable by a handful of inputs and only the
+rest need a question of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import z3
+
+from ..program import Program
+from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RULE_NO_LINK_HEADER,
+                         RULE_OUT_OF_BOUNDS)
+from ..symbolic.executor import RULE_LOOP_BOUND
+from .outcome import Finding, Witness
+from .session import SAT, UNKNOWN, UNSAT, Session
+
+#: distinct verdicts enumerated one by one before switching to ranges
+ENUMERATION_LIMIT = 128
+#: quantified gap questions asked while splitting ranges, and their time limit
+GAP_QUESTIONS = 12
+GAP_TIMEOUT = 2.0
+#: findings that get a minimised witness of their own (the rest reuse a model)
+MINIMISED_FINDINGS = 32
+
+_FINDING_KINDS = {
+    RULE_DIV_BY_ZERO: ("division-by-zero", "division by X can see X == 0: the program ends with verdict 0"),
+    RULE_MOD_BY_ZERO: ("division-by-zero", "modulo by X can see X == 0: the program ends with verdict 0"),
+    RULE_OUT_OF_BOUNDS: ("out-of-bounds", "this load can fall off the packet: the program silently "
+                         "ends with verdict 0 (a drop)"),
+    RULE_NO_LINK_HEADER: ("no-link-header", "this link-relative load fails when the buffer has no "
+                          "link-layer header (verdict 0)"),
+    RULE_NO_DEVICE: ("no-device", "without a device (e.g. an AF_UNIX socket) this load ends the "
+                     "program, returning A"),
+}
+
+
+class VerdictSet:
+    """Every value a program can return.
+
+    ``ranges`` is a tuple of inclusive ``(lo, hi)`` pairs; ``exact`` says
+    whether they are exactly the set (always, unless the solver ran out of
+    time: then they are an over-approximation and ``reason`` says why).
+    ``in`` asks the solver when the ranges are not exact.
+    """
+
+    def __init__(self, ranges, exact=True, reason=None, membership=None):
+        self.ranges = tuple(_normalise(ranges))
+        self.exact = exact
+        self.reason = reason
+        self._membership = membership
+
+    def __contains__(self, value: int) -> bool:
+        inside = any(lo <= value <= hi for lo, hi in self.ranges)
+        if self.exact or not inside or self._membership is None:
+            return inside
+        return self._membership(value)
+
+    def __len__(self) -> int:
+        if not self.exact:
+            raise TypeError(f"the verdict set is not known exactly: {self.reason}")
+        return sum(hi - lo + 1 for lo, hi in self.ranges)
+
+    def __iter__(self):
+        if not self.exact:
+            raise TypeError(f"the verdict set is not known exactly: {self.reason}")
+        for lo, hi in self.ranges:
+            yield from range(lo, hi + 1)
+
+    def __eq__(self, other):
+        if isinstance(other, VerdictSet):
+            return self.ranges == other.ranges and self.exact == other.exact
+        try:
+            return self.exact and set(self) == set(other)
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"VerdictSet({describe_ranges(self.ranges)}{'' if self.exact else ', inexact'})"
+
+    def to_json(self):
+        return {"ranges": [list(r) for r in self.ranges], "exact": self.exact,
+                **({"reason": self.reason} if self.reason else {})}
+
+
+def describe_ranges(ranges) -> str:
+    parts = []
+    for lo, hi in ranges:
+        parts.append(f"{lo:#x}" if lo == hi else f"{lo:#x}..{hi:#x}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _normalise(ranges):
+    out = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+@dataclass
+class Analysis:
+    program: Program
+    target: str
+    verdicts: VerdictSet
+    dead: List[int]
+    findings: List[Finding]
+    unknown: List[Tuple[int, str]] = field(default_factory=list)   # pcs the solver could not settle
+    seconds: float = 0.0
+    _session: Optional[Session] = None
+
+    def witness(self, pc: int) -> Optional[Witness]:
+        """An input that reaches instruction ``pc`` (None when it is dead)."""
+        session = self._session
+        enc = session.encodings["program"]
+        goal = enc.reach.get(pc, False)
+
+        def replay(value, ctx):
+            return pc in session.run("program", value, ctx).path
+        status, value, ctx, note = session.find(goal, replay)
+        if status != SAT:
+            return None
+        return session.make_witness(value, ctx)
+
+    def to_json(self) -> dict:
+        return {"verdicts": self.verdicts.to_json(), "dead": self.dead,
+                "findings": [f.to_json() for f in self.findings],
+                "unknown": [{"pc": pc, "reason": why} for pc, why in self.unknown],
+                "seconds": round(self.seconds, 3)}
+
+
+def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] = None,
+            fixed: Optional[Dict[str, object]] = None) -> Analysis:
+    program = Program(program)
+    session = Session(target, timeout, fixed)
+    enc = session.add_program("program", program)
+    settled = _Settler(session)
+
+    # Reachability: one model settles many instructions.
+    settled.settle_all({("reach", pc): enc.reach[pc] for pc in range(len(program))})
+    dead = sorted(pc for pc in range(len(program)) if settled.status(("reach", pc)) == UNSAT)
+    unknown = [(pc, settled.reason(("reach", pc))) for pc in range(len(program))
+               if settled.status(("reach", pc)) == UNKNOWN]
+
+    # Guards that can fire are the safety findings.
+    guards = {("exit", i): e.cond for i, e in enumerate(enc.exits)
+              if e.rule is not None and e.rule != RULE_LOOP_BOUND}
+    settled.settle_all(guards)
+    findings: List[Finding] = []
+    for index, exit_ in enumerate(enc.exits):
+        key = ("exit", index)
+        if key not in guards or settled.status(key) != SAT:
+            continue
+        kind, message = _FINDING_KINDS[exit_.rule]
+        witness = None
+        if len(findings) < MINIMISED_FINDINGS:
+            witness = _exit_witness(session, exit_)
+        findings.append(Finding(kind, exit_.pc, f"instruction {exit_.pc} ({program[exit_.pc]}): {message}",
+                                witness))
+
+    verdicts = _verdict_set(session, enc)
+    return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
+
+
+def _exit_witness(session: Session, exit_) -> Optional[Witness]:
+    def replay(value, ctx):
+        t = session.run("program", value, ctx)
+        return t.rule == exit_.rule and t.rule_pc == exit_.pc
+    status, value, ctx, note = session.find(exit_.cond, replay)
+    if status != SAT:
+        return None
+    return session.make_witness(value, ctx, rule=exit_.rule, rule_pc=exit_.pc)
+
+
+class _Settler:
+    """Settles many conditions with few models: every model found marks all
+    the still-open conditions it satisfies."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.results: Dict[object, Tuple[str, Optional[str]]] = {}
+
+    def settle_all(self, conds: Dict[object, object]) -> None:
+        open_ = {k: c for k, c in conds.items() if k not in self.results}
+        for key, cond in list(open_.items()):
+            if key in self.results:
+                continue
+            if cond is False:
+                self.results[key] = (UNSAT, None)
+                continue
+            status, model = self.session.check(cond)
+            if status == SAT:
+                self.results[key] = (SAT, None)
+                for other, other_cond in open_.items():
+                    if other not in self.results and _true_in(model, other_cond):
+                        self.results[other] = (SAT, None)
+            else:
+                self.results[key] = (status, self.session.last_reason if status == UNKNOWN else None)
+
+    def status(self, key):
+        return self.results[key][0]
+
+    def reason(self, key):
+        return self.results[key][1]
+
+
+def _true_in(model, cond) -> bool:
+    if isinstance(cond, bool):
+        return cond
+    return z3.is_true(model.eval(cond, model_completion=True))
+
+
+def _verdict_set(session: Session, enc) -> VerdictSet:
+    verdict = enc.verdict if not isinstance(enc.verdict, int) else z3.BitVecVal(enc.verdict, 32)
+    stay = session.within_unrolling(True)
+    found: List[int] = []
+    # Constant returns first: each is one cheap question.
+    constants = sorted({e.value for e in enc.exits if isinstance(e.value, int)
+                        and e.rule != RULE_LOOP_BOUND})
+    for value in constants:
+        status, _ = session.check(_and(stay, verdict == value))
+        if status == SAT:
+            found.append(value)
+        elif status == UNKNOWN:
+            return VerdictSet([(0, 0xFFFFFFFF)], False, session.last_reason,
+                              _membership(session, verdict, stay))
+    # Then whatever else the symbolic returns can produce.
+    while True:
+        blocked = z3.And(*[verdict != v for v in found]) if found else True
+        status, model = session.check(_and(stay, blocked))
+        if status == UNSAT:
+            return VerdictSet([(v, v) for v in found])
+        if status == UNKNOWN:
+            return VerdictSet([(0, 0xFFFFFFFF)], False, session.last_reason,
+                              _membership(session, verdict, stay))
+        found.append(model.eval(verdict, model_completion=True).as_long())
+        if len(found) - len(constants) >= ENUMERATION_LIMIT:
+            break
+    return _ranges(session, verdict, stay, found)
+
+
+def _and(a, b):
+    if a is True:
+        return b
+    return z3.And(a, b)
+
+
+def _membership(session, verdict, stay):
+    def member(value):
+        return session.check(_and(stay, verdict == value))[0] != UNSAT
+    return member
+
+
+def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
+    """Exact ranges when there are too many values to list: cover
+    [min, max] recursively, splitting at each gap the solver finds."""
+    exact = True
+    reasons = []
+    out = []
+    stack = [(0, 0xFFFFFFFF)]
+    budget = GAP_QUESTIONS
+    while stack:
+        lo, hi = stack.pop()
+        budget -= 1
+        inside = _and(stay, z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi)))
+        status, model = session.check(inside)
+        if status == UNSAT:
+            continue
+        if status == UNKNOWN or budget <= 0:
+            out.append((lo, hi))
+            exact = False
+            reasons.append(session.last_reason or "too many gaps to list")
+            continue
+        m = _extreme(session, verdict, stay, lo, hi, lowest=True)
+        big_m = _extreme(session, verdict, stay, lo, hi, lowest=False)
+        if m is None or big_m is None:
+            out.append((lo, hi))
+            exact = False
+            reasons.append(session.last_reason or "bounds unknown")
+            continue
+        if big_m - m < 64:
+            values = _enumerate_between(session, verdict, stay, m, big_m)
+            if values is None:
+                out.append((m, big_m))
+                exact = False
+                reasons.append(session.last_reason or "enumeration unknown")
+            else:
+                out.extend((v, v) for v in values)
+            continue
+        gap = _find_gap(session, verdict, m, big_m)
+        if gap is None:
+            out.append((m, big_m))
+        elif gap == "unknown":
+            out.append((m, big_m))
+            exact = False
+            reasons.append("could not prove every value between the bounds is returned")
+        else:
+            stack.append((m, gap - 1))
+            stack.append((gap + 1, big_m))
+    reason = None if exact else "; ".join(sorted(set(reasons)))
+    return VerdictSet(out, exact, reason, None if exact else _membership(session, verdict, stay))
+
+
+def _extreme(session, verdict, stay, lo, hi, lowest: bool) -> Optional[int]:
+    """Binary search for the smallest (or largest) verdict in [lo, hi]."""
+    while lo < hi:
+        mid = (lo + hi) // 2 if lowest else (lo + hi + 1) // 2
+        bound = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, mid)) if lowest else \
+            z3.And(z3.UGE(verdict, mid), z3.ULE(verdict, hi))
+        status, _ = session.check(_and(stay, bound))
+        if status == UNKNOWN:
+            return None
+        if lowest:
+            lo, hi = (lo, mid) if status == SAT else (mid + 1, hi)
+        else:
+            lo, hi = (mid, hi) if status == SAT else (lo, mid - 1)
+    return lo
+
+
+def _enumerate_between(session, verdict, stay, lo, hi) -> Optional[List[int]]:
+    values = []
+    while True:
+        cond = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi), *[verdict != v for v in values])
+        status, model = session.check(_and(stay, cond))
+        if status == UNSAT:
+            return sorted(values)
+        if status == UNKNOWN:
+            return None
+        values.append(model.eval(verdict, model_completion=True).as_long())
+
+
+def _find_gap(session: Session, verdict, lo: int, hi: int):
+    """A value in [lo, hi] that no input produces, None when there is none,
+    or "unknown".  This is a quantified question: exists u, for all inputs,
+    verdict != u."""
+    u = z3.BitVec("gap_u", 32)
+    premise = z3.And(*session.solver.assertions())
+    premise, verdict = _bytes_as_variables(session, premise, verdict)
+    free = _free_constants_of(premise, verdict)
+    body = z3.Implies(premise, verdict != u)
+    solver = z3.Solver()
+    solver.set(timeout=int(min(session.timeout or GAP_TIMEOUT, GAP_TIMEOUT) * 1000), random_seed=0)
+    solver.add(z3.UGE(u, lo), z3.ULE(u, hi), z3.ForAll(free, body) if free else body)
+    result = solver.check()
+    if result == z3.unsat:
+        return None
+    if result == z3.sat:
+        return solver.model().eval(u, model_completion=True).as_long()
+    return "unknown"
+
+
+def _free_constants_of(*exprs):
+    seen = {}
+    for expr in exprs:
+        for c in _constants(expr):
+            seen[c.get_id()] = c
+    return list(seen.values())
+
+
+def _bytes_as_variables(session: Session, *exprs):
+    """Replace reads of the packet at constant offsets by plain byte
+    variables: quantifiers over bit-vectors are far easier for z3 than
+    quantifiers over arrays, and constant offsets name distinct bytes."""
+    packet = getattr(session.inputs, "packet", None)
+    if packet is None:
+        return exprs
+    reads = {}
+    for expr in exprs:
+        stack, visited = [expr], set()
+        while stack:
+            e = stack.pop()
+            if e.get_id() in visited:
+                continue
+            visited.add(e.get_id())
+            if z3.is_select(e) and e.arg(0).eq(packet) and z3.is_bv_value(e.arg(1)):
+                reads.setdefault(e.arg(1).as_long(), e)
+            stack.extend(e.children())
+    pairs = [(e, z3.BitVec(f"byte_{k}", 8)) for k, e in reads.items()]
+    if not pairs:
+        return exprs
+    return tuple(z3.substitute(expr, *pairs) for expr in exprs)
+
+
+def _constants(expr):
+    stack, out, visited = [expr], [], set()
+    while stack:
+        e = stack.pop()
+        if e.get_id() in visited:
+            continue
+        visited.add(e.get_id())
+        if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.append(e)
+        else:
+            stack.extend(e.children())
+    return out

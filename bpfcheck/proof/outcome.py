@@ -1,0 +1,142 @@
+"""What a proof answers: a status, and a concrete input when it says no."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from ..context import Context, SeccompData
+
+PROVED, REFUTED, UNKNOWN = "proved", "refuted", "unknown"
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A concrete input that shows a failure and replays on ``run``.
+
+    ``packet``/``context`` for packet targets, ``seccomp`` for seccomp;
+    ``verdicts`` maps each program involved ("a", "b", or "program") to its
+    verdict on this input; ``rule`` names a guard that ended the run early
+    ("load out of bounds" …) when one did; ``kernel`` says whether the
+    running kernel confirmed it (None: not attempted or not possible).
+    """
+
+    target: str
+    packet: Optional[bytes] = None
+    context: Optional[Context] = None
+    seccomp: Optional[SeccompData] = None
+    verdicts: Dict[str, int] = field(default_factory=dict)
+    rule: Optional[str] = None
+    rule_pc: Optional[int] = None
+    kernel: Optional[bool] = None
+    note: Optional[str] = None
+
+    def describe(self) -> str:
+        """A one-line human summary (hex, and a scapy summary when it parses)."""
+        if self.seccomp is not None:
+            from ..syscalls import describe_seccomp
+            text = describe_seccomp(self.seccomp)
+        else:
+            text = f"packet ({len(self.packet)} bytes) {self.packet.hex() or '(empty)'}"
+            summary = packet_summary(self.packet, self.context)
+            if summary:
+                text += f"  [{summary}]"
+            ctx = self.context.non_default() if self.context else {}
+            if ctx:
+                text += "  context " + ", ".join(f"{k}={_show(v)}" for k, v in ctx.items())
+        if self.verdicts:
+            text += "  verdicts " + ", ".join(f"{k}={v:#x}" for k, v in self.verdicts.items())
+        if self.rule:
+            text += f"  ({self.rule} at instruction {self.rule_pc})"
+        return text
+
+    def to_json(self) -> dict:
+        obj = {"target": self.target, "verdicts": dict(self.verdicts)}
+        if self.seccomp is not None:
+            s = self.seccomp
+            obj["seccomp"] = {"nr": s.nr, "arch": s.arch, "instruction_pointer": s.instruction_pointer,
+                              "args": list(s.args)}
+            try:
+                from ..syscalls import describe_seccomp
+                obj["syscall"] = describe_seccomp(s)
+            except ImportError:   # pragma: no cover
+                pass
+        else:
+            obj["packet"] = self.packet.hex()
+            obj["context"] = self.context.non_default() if self.context else {}
+            summary = packet_summary(self.packet, self.context)
+            if summary:
+                obj["summary"] = summary
+        if self.rule:
+            obj["rule"] = self.rule
+            obj["rule_pc"] = self.rule_pc
+        if self.kernel is not None:
+            obj["kernel_confirmed"] = self.kernel
+        if self.note:
+            obj["note"] = self.note
+        return obj
+
+
+def _show(v):
+    return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 9 else v
+
+
+def packet_summary(packet: bytes, context: Optional[Context]) -> Optional[str]:
+    """scapy's one-line summary of the packet, or None when scapy is missing
+    or the bytes are not a frame it understands."""
+    if not packet:
+        return None
+    try:
+        from scapy.layers.l2 import Ether   # lazily: scapy is slow to import
+        from scapy.packet import Raw
+    except Exception:   # pragma: no cover - scapy is a dependency, but be robust
+        return None
+    try:
+        if context is not None and context.link_header is None and context.network_header == 0:
+            from scapy.layers.inet import IP
+            from scapy.layers.inet6 import IPv6
+            version = packet[0] >> 4
+            layer = IP(packet) if version == 4 else IPv6(packet) if version == 6 else Raw(packet)
+        else:
+            layer = Ether(packet)
+        return layer.summary()
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``status`` is "proved", "refuted" or "unknown" (never a guess)."""
+
+    status: str
+    witness: Optional[Witness] = None
+    reason: Optional[str] = None
+    seconds: float = 0.0
+    property: Optional[str] = None
+
+    def __bool__(self) -> bool:
+        return self.status == PROVED
+
+    def to_json(self) -> dict:
+        obj = {"status": self.status, "witness": self.witness.to_json() if self.witness else None,
+               "reason": self.reason, "seconds": round(self.seconds, 3)}
+        if self.property is not None:
+            obj["property"] = self.property
+        return obj
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A proved safety fact about a program, with an input that shows it."""
+
+    kind: str            # "division-by-zero", "out-of-bounds", "no-device", "no-link-header"
+    pc: int
+    message: str
+    witness: Optional[Witness] = None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "pc": self.pc, "message": self.message,
+                "witness": self.witness.to_json() if self.witness else None}
+
+
+Ranges = Tuple[Tuple[int, int], ...]

@@ -1,0 +1,166 @@
+"""A proof session: inputs, the programs encoded over them, one solver.
+
+Every query bpfcheck asks goes through :meth:`Session.find`, which adds a
+goal, asks z3 within the time limit, and turns a model into a concrete,
+minimised, replayed :class:`Witness` — or says honestly that it does not
+know and why.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import z3
+
+from ..context import Context
+from ..domains.z3dom import make_solver
+from ..program import Program
+from ..symbolic import SymbolicInputs, encode
+from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
+from ..vm import Machine
+from . import witness as witness_mod
+from .outcome import Witness
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+
+
+class Session:
+    """``programs`` maps a role ("a", "b", "program", "match:EXPR") to a Program."""
+
+    def __init__(self, target: str, timeout: Optional[float] = None,
+                 fixed: Optional[Dict[str, object]] = None, rlimit: Optional[int] = None):
+        self.target = target
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.inputs = SymbolicInputs(target, fixed)
+        self.solver = make_solver(timeout=timeout, rlimit=rlimit)
+        self.solver.add(*self.inputs.constraints) if self.inputs.constraints else None
+        self.encodings: Dict[str, Encoding] = {}
+        self.machines: Dict[str, Machine] = {}
+        self.last_reason: Optional[str] = None
+
+    def add_program(self, role: str, program: Sequence, target: Optional[str] = None) -> Encoding:
+        target = target or self.target
+        program = Program(program)
+        enc = encode(program, self.inputs, target, name=_safe(role))
+        self.solver.add(*enc.definitions) if enc.definitions else None
+        self.encodings[role] = enc
+        self.machines[role] = Machine(program, target)
+        return enc
+
+    # --- asking -------------------------------------------------------------
+    def check(self, goal) -> Tuple[str, Optional[z3.ModelRef]]:
+        """Is ``goal`` satisfiable together with everything added so far?"""
+        if goal is False:
+            return UNSAT, None
+        self.solver.push()
+        try:
+            if goal is not True:
+                self.solver.add(goal)
+            result = self.solver.check()
+            if result == z3.sat:
+                return SAT, self.solver.model()
+            if result == z3.unsat:
+                return UNSAT, None
+            self.last_reason = _explain_unknown(self.solver.reason_unknown(), self.timeout)
+            return UNKNOWN, None
+        finally:
+            self.solver.pop()
+
+    def find(self, goal, replay: Callable[[object, Optional[Context]], bool]):
+        """Look for an input satisfying ``goal``; return ``(status, input,
+        context, note)`` where the input is concrete, minimised and passes
+        ``replay`` (the goal re-checked on the reference VM)."""
+        goal = self.within_unrolling(goal)
+        status, model = self.check(goal)
+        if status != SAT:
+            return status, None, None, self.last_reason if status == UNKNOWN else None
+        self.solver.push()
+        try:
+            if goal is not True:
+                self.solver.add(goal)
+            value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, replay)
+        finally:
+            self.solver.pop()
+        if value is None:
+            return UNKNOWN, None, None, note
+        return SAT, value, ctx, None
+
+    # --- concrete replay ------------------------------------------------------
+    def run(self, role: str, value, ctx: Optional[Context]):
+        """The reference VM's trace of ``role`` on a concrete input."""
+        machine = self.machines[role]
+        if self.target == "seccomp":
+            return machine.trace(value)
+        return machine.trace(value, ctx)
+
+    def make_witness(self, value, ctx, roles=None, rule=None, rule_pc=None, note=None) -> Witness:
+        roles = roles or list(self.machines)
+        verdicts = {}
+        for role in roles:
+            verdicts[role] = self.run(role, value, ctx).verdict
+        kernel = None
+        if self.target == "socket":
+            kernel = confirm_on_kernel(self.machines[roles[0]].program, value, ctx, verdicts[roles[0]])
+        if self.target == "seccomp":
+            return Witness(self.target, seccomp=value, verdicts=verdicts, rule=rule, rule_pc=rule_pc,
+                           kernel=kernel, note=note)
+        return Witness(self.target, packet=value, context=ctx, verdicts=verdicts, rule=rule,
+                       rule_pc=rule_pc, kernel=kernel, note=note)
+
+    def within_unrolling(self, goal):
+        """Restrict ``goal`` to runs that stay inside the unrolled loops: a
+        run cut off by the bound has no real verdict."""
+        bounds = [enc.loop_bound for enc in self.encodings.values() if enc.loop_bound is not False]
+        if not bounds:
+            return goal
+        stay = z3.Not(z3.Or(*[z3.BoolVal(b) if isinstance(b, bool) else b for b in bounds]))
+        return stay if goal is True else z3.And(goal, stay)
+
+    def loop_bound_possible(self) -> bool:
+        """Whether some encoding can leave its unrolled region (then "proved"
+        cannot be claimed)."""
+        for enc in self.encodings.values():
+            if enc.loop_bound is not False and self.check(enc.loop_bound)[0] != UNSAT:
+                return True
+        return False
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def confirm_on_kernel(program, packet, ctx, verdict) -> Optional[bool]:
+    """Replay a socket witness on the running kernel when its metadata is
+    what an AF_UNIX datagram carries (the CPU aside: the oracle pins it);
+    None when that is not possible here."""
+    if ctx is None or not isinstance(packet, bytes) or len(packet) > witness_mod.PREFERRED_MAX:
+        return None
+    if ctx.replace(cpu=0) != Context():
+        return None
+    try:
+        from ..oracles.kernel import kernel_verdicts
+        return kernel_verdicts(program, [packet], cpu=ctx.cpu)[0] == verdict
+    except Exception:   # no kernel oracle here (not Linux, no permission, random loads)
+        return None
+
+
+def _safe(role: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in role)[:40]
+
+
+def _explain_unknown(reason: str, timeout: Optional[float]) -> str:
+    if reason in ("timeout", "canceled") and timeout is not None:
+        return f"the solver ran out of time ({timeout:g} s)"
+    if "max. resource limit" in reason or "rlimit" in reason:
+        return "the solver hit its resource limit"
+    if "memory" in reason:
+        return "the solver ran out of memory"
+    return f"the solver could not decide ({reason})"
+
+
+def loop_rule_note(enc: Encoding) -> Optional[str]:
+    if any(e.rule == RULE_LOOP_BOUND for e in enc.exits):
+        return "libpcap backward jumps were unrolled a bounded number of times"
+    return None

@@ -1,0 +1,1 @@
+"""pytest plugin entry point (corpus collection arrives with the corpus issue)."""

@@ -1,0 +1,186 @@
+"""Symbolic execution of one program: the semantics table over z3 terms.
+
+Control flow in a validated socket or seccomp program only goes forward,
+so instructions are visited once, in pc order.  Where paths join, the
+machine state is *merged*: each register or scratch cell that differs
+between the incoming edges becomes a fresh variable defined by an
+if-then-else over the (mutually exclusive) edge conditions.  The formula
+therefore grows with the program, never with the number of paths: a chain
+of 2,000 diamonds (2^2000 paths) costs 2,000 small definitions.
+
+libpcap programs may jump backwards (``ip6 protochain``).  Those loops are
+unrolled: a node is ``(iteration, pc)``, a backward jump moves to the next
+iteration, and past ``max_unroll`` iterations the run ends in a
+``loop bound`` exit that a proof must show unreachable before it may say
+"proved".
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import z3
+
+from .. import isa
+from ..domains.z3dom import Z3, and_all, bv, or_all
+from ..program import Program
+from ..semantics import DIALECTS, TABLES
+from ..validate import validate
+from .inputs import SymbolicInputs
+
+RULE_LOOP_BOUND = "backward jumps beyond the unrolling bound"
+_names = itertools.count()
+
+
+@dataclass
+class Exit:
+    """One way the program can end: at ``pc`` by a ``ret`` (``rule`` None)
+    or by a guard that fired."""
+
+    pc: int
+    cond: Any
+    value: Any
+    rule: Optional[str] = None
+
+
+@dataclass
+class Encoding:
+    program: Program
+    target: str
+    inputs: SymbolicInputs
+    verdict: Any                               # z3 BV32 term (or int)
+    definitions: List[Any] = field(default_factory=list)
+    reach: Dict[int, Any] = field(default_factory=dict)   # pc -> condition
+    exits: List[Exit] = field(default_factory=list)
+    loop_bound: Any = False                    # condition for leaving the unrolled region
+
+    def constraints(self):
+        return self.definitions
+
+
+def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Optional[str] = None,
+           max_unroll: int = 8) -> Encoding:
+    """Build the formula of ``program`` over ``inputs``."""
+    program = Program(program)
+    validate(program, target)
+    table = TABLES[target]
+    dialect = DIALECTS[target]
+    env = inputs.env(target)
+    tag = name or f"p{next(_names)}"
+    n = len(program)
+    definitions: List[Any] = []
+    exits: List[Exit] = []
+    reach_parts: Dict[int, List[Any]] = {}
+    fresh = itertools.count()
+
+    def define_bv(value_exprs, conds, label):
+        var = z3.BitVec(f"{tag}_{label}{next(fresh)}", 32)
+        term = bv(value_exprs[-1])
+        for c, v in zip(reversed(conds[:-1]), reversed(value_exprs[:-1])):
+            term = z3.If(c, bv(v), term)
+        definitions.append(var == term)
+        return var
+
+    def merge(values, conds, label):
+        first = values[0]
+        if all(_same(first, v) for v in values[1:]):
+            return first
+        return define_bv(values, conds, label)
+
+    start = (0, 0)
+    incoming: Dict[Tuple[int, int], List[tuple]] = {start: [(True, 0, 0, (0,) * isa.MEMWORDS)]}
+    queue = [start]
+    loop_exits = []
+    while queue:
+        node = heapq.heappop(queue)
+        edges = incoming.pop(node)
+        iteration, pc = node
+        conds = [e[0] for e in edges]
+        reach = or_all(conds)
+        if reach is False:
+            continue
+        if len(edges) > 1 and not isinstance(reach, bool):
+            r = z3.Bool(f"{tag}_r{pc}_{iteration}")
+            definitions.append(r == reach)
+            reach = r
+        a = merge([e[1] for e in edges], conds, f"a{pc}_")
+        x = merge([e[2] for e in edges], conds, f"x{pc}_")
+        mem = tuple(merge([e[3][i] for e in edges], conds, f"m{pc}_{i}_") for i in range(isa.MEMWORDS))
+        reach_parts.setdefault(pc, []).append(reach)
+
+        insn = program[pc]
+        handler = table.get(insn[0])
+        if handler is None:   # libpcap would abort(): no verdict exists
+            raise ValueError(f"instruction {pc}: opcode {insn[0]:#06x} makes libpcap abort")
+        effect = handler(insn, a, x, mem, Z3, env)
+        live = reach
+        for cond, value, rule in effect.guards:
+            fire = and_all(live, cond)
+            if fire is not False:
+                exits.append(Exit(pc, fire, value, rule))
+            live = and_all(live, Z3.not_(cond))
+            if live is False:
+                break
+        if live is False:
+            continue
+        if effect.a is not None:
+            a = effect.a
+        if effect.x is not None:
+            x = effect.x
+        if effect.store is not None:
+            cell, value = effect.store
+            mem = mem[:cell] + (value,) + mem[cell + 1:]
+
+        def go(target_pc, cond):
+            if cond is False:
+                return
+            step = iteration + 1 if target_pc <= pc else iteration
+            if step > max_unroll:
+                loop_exits.append(and_all(cond))
+                exits.append(Exit(pc, cond, 0, RULE_LOOP_BOUND))
+                return
+            key = (step, target_pc)
+            if key not in incoming:
+                incoming[key] = []
+                heapq.heappush(queue, key)
+            incoming[key].append((cond, a, x, mem))
+
+        flow = effect.flow
+        if flow is None:
+            go(pc + 1, live)
+        elif flow[0] == "jump":
+            _, cond, jt, jf = flow
+            if jt == jf:
+                go(pc + 1 + jt, live)
+            else:
+                go(pc + 1 + jt, and_all(live, cond))
+                go(pc + 1 + jf, and_all(live, Z3.not_(cond)))
+        elif flow[0] == "goto":
+            go(pc + 1 + flow[1], live)
+        else:
+            exits.append(Exit(pc, live, flow[1], None))
+
+    verdict = z3.BitVec(f"{tag}_verdict", 32)
+    if exits:
+        term = bv(exits[-1].value)
+        for e in reversed(exits[:-1]):
+            term = z3.If(boolish(e.cond), bv(e.value), term)
+        definitions.append(verdict == term)
+    reach = {pc: or_all(parts) for pc, parts in reach_parts.items()}
+    for pc in range(n):
+        reach.setdefault(pc, False)
+    return Encoding(program, target, inputs, verdict, definitions, reach, exits,
+                    or_all(loop_exits))
+
+
+def boolish(c):
+    return z3.BoolVal(c) if isinstance(c, bool) else c
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, int) or isinstance(b, int):
+        return isinstance(a, int) and isinstance(b, int) and a == b
+    return a.eq(b)

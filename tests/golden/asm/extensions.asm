@@ -1,0 +1,42 @@
+; Every extension name bpf_asm knows, with and without '#', at every size.
+	ld #proto
+	ld proto
+	ldh #proto
+	ldb proto
+	ld #type
+	ldh type
+	ld #poff
+	ldb #poff
+	ld #ifidx
+	ld ifidx
+	ld #nla
+	ld nla
+	ld #nlan
+	ldh nlan
+	ld #mark
+	ld mark
+	ld #queue
+	ld queue
+	ld #hatype
+	ld hatype
+	ld #rxhash
+	ld rxhash
+	ld #cpu
+	ld cpu
+	ld #vlan_tci
+	ldh vlan_tci
+	ld #vlan_pr
+	ld vlan_pr
+	ld #vlan_avail
+	ldb vlan_avail
+	ld #vlan_tpid
+	ldh vlan_tpid
+	ld #rand
+	ld rand
+	; SKF_AD_ALU_XOR_X has no name: the plain offset reaches it
+	ld [0xfffff028]
+	; case does not matter for keywords and names
+	LD #PROTO
+	Ldh #Type
+	ld #LEN
+	ret #0
