@@ -93,7 +93,14 @@ class Program(tuple):
             f"({i[0]:#04x}, {i[1]}, {i[2]}, {i[3]:#x})" for i in self) + "])"
 
     def __str__(self) -> str:
-        return self.format("asm", canonical=True)
+        # bpf_asm text when it can express the program, else one readable
+        # line per instruction: printing must never fail.
+        from .errors import FormatError
+        try:
+            return self.format("asm", canonical=True)
+        except FormatError:
+            from .formats.asm import describe
+            return "\n".join(f"{pc:4d}: {describe(insn)}" for pc, insn in enumerate(self))
 
     # --- raw bytes --------------------------------------------------------
     @classmethod

@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import basic
-    modules = [basic]
+    from . import basic, demo
+    modules = [basic, demo]
     try:
         from . import proving
         modules.append(proving)

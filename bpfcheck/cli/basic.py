@@ -180,6 +180,13 @@ class _RunSummary:
             if self.count < self.MAX_LISTED:
                 obj["verdicts"] = self.verdicts
             common.emit_json(obj)
+        elif self.args.target == "seccomp":
+            actions = {}
+            for verdict, n in self.histogram.items():
+                name = _meaning(verdict, 64, "seccomp").split()[0]
+                actions[name] = actions.get(name, 0) + n
+            print(f"{self.count} syscalls: " + ", ".join(f"{n} {a}" for a, n in
+                                                        sorted(actions.items(), key=lambda kv: -kv[1])))
         else:
             top = ", ".join(f"{k:#x}: {v}" for k, v in
                             sorted(self.histogram.items(), key=lambda kv: -kv[1])[:8])

@@ -109,6 +109,10 @@ def cmd_analyze(args) -> int:
 def cmd_prove(args) -> int:
     from ..loading import load_program
     from ..proof.prove import prove
+    if args.expr is not None and args.file is not None:
+        # With --expr there is no FILE: the first positional is a property.
+        args.properties.insert(0, args.file)
+        args.file = None
     program = common.load_program_arg(args)
     other = load_program(args.other, args.fmt) if args.other else None
     fixed = _fixed(args)
@@ -116,7 +120,8 @@ def cmd_prove(args) -> int:
     for prop in args.properties:
         outcomes.append(prove(program, prop, args.target, args.timeout, args.arch, other, fixed,
                               getattr(args, "linktype", "EN10MB")))
-    _write_witnesses(args.witness, [o.witness for o in outcomes if o.witness], args.target)
+    _write_witnesses(args.witness, [o.witness for o in outcomes if o.witness], args.target,
+                     getattr(args, "linktype", "EN10MB"))
     worst = _worst([o.status for o in outcomes])
     if args.json:
         first = next((o for o in outcomes if o.status == worst), outcomes[0])
@@ -159,7 +164,7 @@ def cmd_equiv(args) -> int:
     check = subsumes if args.subsumes else equivalent
     outcome = check(a, b, args.target, args.timeout, _fixed(args))
     if outcome.witness:
-        _write_witnesses(args.witness, [outcome.witness], args.target)
+        _write_witnesses(args.witness, [outcome.witness], args.target, args.linktype)
     if args.json:
         common.emit_json({**outcome.to_json(), "relation": "subsumes" if args.subsumes else "equivalent",
                           "instructions": [len(a), len(b)]})
@@ -188,16 +193,15 @@ def _side(path, expr, args, name):
     return load_program(path, args.fmt)
 
 
-def _write_witnesses(path, witnesses, target) -> None:
+def _write_witnesses(path, witnesses, target, linktype="EN10MB") -> None:
+    """Witness packets as a capture; the link type only tells readers how
+    to decode the bytes (the filter's semantics do not depend on it)."""
     if not path or not witnesses:
         return
     if target == "seccomp":
         raise UsageError("--witness writes packets; seccomp witnesses are syscalls (see --json)")
-    from ..pcapio import PcapWriter
-    linktype = 1
-    first = witnesses[0]
-    if first.context is not None and first.context.link_header is None:
-        linktype = 101   # raw IP: the packet starts at the network header
+    from ..pcapio import PcapWriter, linktype_number
+    linktype = linktype_number(linktype)
     try:
         with PcapWriter(path, linktype=linktype, atomic=True) as writer:
             for w in witnesses:

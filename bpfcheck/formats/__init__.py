@@ -96,7 +96,8 @@ def detect(text: str | bytes) -> str:
         m = rule.match(line)
         if m is None:
             continue
-        if name == "asm" and m.group("word") is not None and m.group("word").lower() not in KEYWORDS:
+        word = m.groupdict().get("word")
+        if name == "asm" and word is not None and word.lower() not in KEYWORDS:
             continue
         return name
     raise ParseError(f"could not tell the format of {quote(line)}: {_TRIED}", line=number)

@@ -232,6 +232,9 @@ class _Parser:
                 self.i += 2
                 continue
             if tok.kind != "op":
+                after_target = self.i > 0 and self.tokens[self.i - 1].kind == "label"
+                if after_target and tok.kind == "label":
+                    raise self.fail("',' before another jump target, or a new instruction")
                 raise self.fail("a mnemonic (ld, jeq, ret, ...) or 'label:'")
             self.i += 1
             self.instruction(tok.value)

@@ -65,7 +65,7 @@ def decode(data: str | bytes | bytearray | memoryview) -> str:
 #: digits beyond which a number is certainly too big for any field; longer
 #: strings are not converted at all (Python refuses ints of >4300 digits,
 #: and converting them would be slow anyway)
-_MAX_DIGITS = 24
+_MAX_DIGITS = 40          # a 32-bit value has at most 32 binary digits
 _HUGE = 1 << 96
 
 

@@ -29,18 +29,26 @@ vlan_tci vlan_avail (alias vlan_pr) vlan_tpid rand, with or without ``#``;
 ``SKF_AD_ALU_XOR_X`` has no name (write ``ld [0xfffff028]``).  Extensions
 exist only as ``ld/ldh/ldb #name``; ``ld [proto]`` is a syntax error.
 
-Reading follows bpf_asm's grammar, with these differences, all stricter
-except the first two: ``[x+5]`` is accepted (bpf_asm rejects it, because
-its lexer reads ``+5`` as one number) and so is ``[x -5]``; several labels
-may stand before one instruction; numbers must fit in 32 bits (decimal may
-be negative down to -2**31) where bpf_asm silently truncates; a duplicate
-label is an error (bpf_asm takes the first); a conditional jump that goes
-backward or more than 255 instructions ahead is an error (bpf_asm too); an
-unconditional ``ja`` may go backward, as in bpf_asm, which encodes the
-negative skip.  The 4096-instruction limit is the validator's business.
+Reading follows bpf_asm's grammar and lexer exactly (see ``_asm_lexer``
+for the lexical surprises), except that it is more lenient in four ways --
+``[x+5]`` and ``[x -5]`` are read (bpf_asm's lexer makes ``+5`` one number
+and then fails), several labels may stand before one instruction, carriage
+returns are whitespace, and empty text is the empty program -- and stricter
+in two: numbers must fit in 32 bits (decimal ones may be negative down to
+-2**31) where bpf_asm silently truncates, and a duplicate label is an error
+where bpf_asm takes the first.  As in bpf_asm, an unknown label is an
+error, a conditional jump must land 1 to 256 instructions further on (skip
+0..255), and ``ja`` may go anywhere in the program, backward included
+(bpf_asm stores the negative skip; the kernel rejects it, libpcap runs
+it).  The 4096-instruction limit is left to the validator.
 
 Writing produces text that real bpf_asm assembles back to the same
-instructions.  Labels are ``l<pc>`` at each jump target.  It refuses
+instructions: one instruction per line after a tab, ``l<pc>:`` before each
+jump target; immediates of ``ld``/``ldx``/jumps/``and``/``or``/``xor`` in
+hex, of ``ret`` and the other ALU operations in unsigned decimal, offsets
+and cells in decimal below 0x10000 and in hex above; a jump with jf = 0 in
+the two-operand form, one with jt = 0 as ``jneq``/``jle``/``jlt`` (``jset``
+has no inverse: three operands).  It refuses
 (FormatError), whatever ``canonical`` says, opcodes bpf_asm has no
 mnemonic for and jumps whose target is not an instruction of the program;
 it refuses fields the instruction ignores (``k`` on ``tax``, ``ret a``,

@@ -25,7 +25,7 @@ NAME = "c"
 
 
 def write(program: Program, canonical: bool = False) -> str:
-    """The text ``tcpdump -dd`` prints (every field is carried, so ``canonical`` changes nothing)."""
+    """The text ``tcpdump -dd`` prints (every field is carried: ``canonical`` changes nothing)."""
     return "".join(f"{{ 0x{code:x}, {jt}, {jf}, 0x{k:08x} }},\n"
                    for code, jt, jf, k in program)
 

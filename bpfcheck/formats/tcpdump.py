@@ -256,10 +256,12 @@ def _jump_offset(target: str, pc: int, which: str, line: int) -> int:
     if not re.fullmatch(r"[-+]?[0-9]+", target):
         raise ParseError(f"expected a target instruction number after '{which}', "
                          f"found {quote(target)}", line=line, fmt=NAME)
-    skip = to_int(target) - pc - 1
+    absolute = to_int(target)
+    skip = absolute - pc - 1
     if not 0 <= skip <= 255:
-        raise ParseError(f"{which} target {show_number(to_int(target))} from instruction {pc} is a "
-                         f"skip of {show_number(skip)}; jt/jf hold 0..255", line=line, fmt=NAME)
+        raise ParseError(f"{which} target {show_number(absolute)} from instruction {pc} "
+                         f"is a skip of {show_number(skip)}; jt/jf hold 0..255",
+                         line=line, fmt=NAME)
     return skip
 
 

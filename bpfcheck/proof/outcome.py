@@ -38,7 +38,7 @@ class Witness:
             text = describe_seccomp(self.seccomp)
         else:
             text = f"packet ({len(self.packet)} bytes) {self.packet.hex() or '(empty)'}"
-            summary = packet_summary(self.packet, self.context)
+            summary = packet_summary(self.packet, self.context, self.target)
             if summary:
                 text += f"  [{summary}]"
             ctx = self.context.non_default() if self.context else {}
@@ -64,7 +64,7 @@ class Witness:
         else:
             obj["packet"] = self.packet.hex()
             obj["context"] = self.context.non_default() if self.context else {}
-            summary = packet_summary(self.packet, self.context)
+            summary = packet_summary(self.packet, self.context, self.target)
             if summary:
                 obj["summary"] = summary
         if self.rule:
@@ -81,7 +81,7 @@ def _show(v):
     return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 9 else v
 
 
-def packet_summary(packet: bytes, context: Optional[Context]) -> Optional[str]:
+def packet_summary(packet: bytes, context: Optional[Context], target: str = "socket") -> Optional[str]:
     """scapy's one-line summary of the packet, or None when scapy is missing
     or the bytes are not a frame it understands."""
     if not packet:
@@ -92,7 +92,9 @@ def packet_summary(packet: bytes, context: Optional[Context]) -> Optional[str]:
     except Exception:   # pragma: no cover - scapy is a dependency, but be robust
         return None
     try:
-        if context is not None and context.link_header is None and context.network_header == 0:
+        # libpcap programs here are compiled for Ethernet; a socket witness
+        # without a link-layer header starts at the network header.
+        if target != "pcap" and context is not None and context.link_header is None:
             from scapy.layers.inet import IP
             from scapy.layers.inet6 import IPv6
             version = packet[0] >> 4

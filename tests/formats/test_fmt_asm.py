@@ -6,9 +6,11 @@ import subprocess
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bpfcheck import isa
 from bpfcheck.errors import FormatError, ParseError
+from bpfcheck.formats import _asm_lexer as asm_lexer
 from bpfcheck.formats import asm, format_program, parse
 from bpfcheck.program import Instruction, Program
 
@@ -90,7 +92,9 @@ def test_what_each_mnemonic_emits():
 
 
 @pytest.mark.parametrize("source, line, words", [
-    ("ld #1\njeq #1, l2 l3\nl2: ret #0\n", 2, ["mnemonic", "'l3'"]),
+    ("ld #1\njeq #1, l2 l3\nl2: ret #0\n", 2, ["',' before another jump target", "'l3'"]),
+    ("ld #1\njeq #1, l2\nl3 l2: ret #0\n", 3, ["',' before another jump target", "'l3 l2:"]),
+    ("ld #1\nfoo\n", 2, ["mnemonic", "'foo'"]),
     ("ja nowhere\nret #0\n", 1, ["defined label", "'nowhere'"]),
     ("a1: ld #1\na1: ret #0\n", 2, ["a1:", "line 1"]),
     ("l1: jeq #1, l1\nret #0\n", 1, ["skip of -1"]),
@@ -229,3 +233,145 @@ def test_live_bpf_asm_assembles_our_output(p):
     assert done.returncode == 0, f"bpf_asm rejected:\n{text}\n{done.stdout}{done.stderr}"
     theirs = parse(done.stdout, "c")
     assert theirs == p, first_difference(p, theirs)
+
+
+# --- generated sources: every spelling, checked against the encoding -------
+
+_ALU = {"add": 0x00, "sub": 0x10, "mul": 0x20, "div": 0x30, "or": 0x40, "and": 0x50,
+        "lsh": 0x60, "rsh": 0x70, "mod": 0x90, "xor": 0xA0}
+_EXTS = sorted(asm_lexer.EXTENSION_NUMBERS.items())
+
+
+@st.composite
+def _number(draw):
+    """A u32 and one of the ways bpf_asm's lexer lets you write it."""
+    value = draw(st.one_of(st.integers(0, 0xFFFFFFFF), st.integers(0, 300)))
+    style = draw(st.sampled_from(("dec", "hex", "HEX", "oct", "bin", "neg", "plus")))
+    if style == "hex":
+        return value, f"0x{value:x}"
+    if style == "HEX":
+        return value, f"0X{value:X}"
+    if style == "oct" and value:
+        return value, f"0{value:o}"
+    if style == "bin" and value:
+        return value, f"0b{value:b}"
+    if style == "neg" and value >= 0x80000000:
+        return value, str(value - (1 << 32))
+    if style == "plus" and value:
+        return value, f"+{value}"
+    return value, str(value)
+
+
+def _case(draw, word):
+    return "".join(c.upper() if draw(st.booleans()) else c for c in word)
+
+
+@st.composite
+def _statement(draw, pc, n):
+    """(source text, (code, jt, jf, k), label targets) for one random statement."""
+    kw = lambda word: _case(draw, word)  # noqa: E731 -- keywords are caseless
+    num, text = draw(_number())
+    x = draw(st.sampled_from(("x", "X", "%x", "% x")))
+    kind = draw(st.sampled_from(("ld", "ldx", "st", "alu", "misc", "ret", "ja", "cond")))
+    if kind == "ld":
+        size, name = draw(st.sampled_from(((0x00, "ld"), (0x08, "ldh"), (0x10, "ldb"))))
+        forms = ("abs", "ind", "ext") + (("imm", "len", "mem") if name == "ld" else ())
+        form = draw(st.sampled_from(forms))
+        if form == "abs":
+            return f"{kw(name)} [{text}]", (0x20 | size, 0, 0, num), []
+        if form == "ind":
+            return f"{kw(name)} [{x} + {text}]", (0x40 | size, 0, 0, num), []
+        if form == "ext":
+            ext, n_ = draw(st.sampled_from(_EXTS))
+            hash_ = draw(st.sampled_from(("#", "")))
+            return f"{kw(name)} {hash_}{kw(ext)}", (0x20 | size, 0, 0, isa.SKF_AD_OFF + n_), []
+        if form == "imm":
+            spelled = draw(st.sampled_from((f"{kw('ld')} #{text}", f"{kw('ldi')} #{text}",
+                                            f"{kw('ldi')} {text}")))
+            return spelled, (0x00, 0, 0, num), []
+        if form == "len":
+            return f"{kw('ld')} {draw(st.sampled_from(('#', '')))}{kw('len')}", (0x80, 0, 0, 0), []
+        return f"{kw('ld')} {draw(st.sampled_from(('M', 'm')))}[{text}]", (0x60, 0, 0, num), []
+    if kind == "ldx":
+        form = draw(st.sampled_from(("imm", "immi", "len", "mem", "msh", "mshb")))
+        if form == "imm":
+            return f"{kw('ldx')} #{text}", (0x01, 0, 0, num), []
+        if form == "immi":
+            return f"{kw('ldxi')} {draw(st.sampled_from(('#', '')))}{text}", (0x01, 0, 0, num), []
+        if form == "len":
+            return f"{kw('ldx')} {draw(st.sampled_from(('#', '')))}{kw('len')}", (0x81, 0, 0, 0), []
+        if form == "mem":
+            return f"{kw('ldx')} M[{text}]", (0x61, 0, 0, num), []
+        name = "ldx" if form == "msh" else "ldxb"
+        four = draw(st.sampled_from(("4", "0x4", "04", "0b100")))
+        mask = draw(st.sampled_from(("0xf", "0xF", "15", "017", "0b1111")))
+        return f"{kw(name)} {four}*([{text}]&{mask})", (0xB1, 0, 0, num), []
+    if kind == "st":
+        name, code = draw(st.sampled_from((("st", 0x02), ("stx", 0x03))))
+        return f"{kw(name)} M[{text}]", (code, 0, 0, num), []
+    if kind == "alu":
+        name, op = draw(st.sampled_from(sorted(_ALU.items())))
+        if draw(st.booleans()):
+            return f"{kw(name)} #{text}", (0x04 | op, 0, 0, num), []
+        return f"{kw(name)} {x}", (0x0C | op, 0, 0, 0), []
+    if kind == "misc":
+        name, code = draw(st.sampled_from((("neg", 0x84), ("tax", 0x07), ("txa", 0x87))))
+        return kw(name), (code, 0, 0, 0), []
+    if kind == "ret" or pc == n - 1:
+        form = draw(st.sampled_from(("k", "a", "x")))
+        if form == "k":
+            return f"{kw('ret')} #{text}", (0x06, 0, 0, num), []
+        reg = draw(st.sampled_from(("", "%"))) + kw(form)
+        return f"{kw('ret')} {reg}", (0x16 if form == "a" else 0x0E, 0, 0, 0), []
+    if kind == "ja":
+        target = draw(st.integers(0, n - 1))
+        return (f"{kw(draw(st.sampled_from(('ja', 'jmp'))))} L{target}",
+                (0x05, 0, 0, (target - pc - 1) & isa.U32), [target])
+    jt, jf = (draw(st.integers(0, min(n - pc - 2, 255))) for _ in range(2))
+    name = draw(st.sampled_from(("jeq", "jgt", "jge", "jset", "jneq", "jne", "jlt", "jle")))
+    op = {"jeq": 0x10, "jgt": 0x20, "jge": 0x30, "jset": 0x40, "jneq": 0x10, "jne": 0x10,
+          "jlt": 0x30, "jle": 0x20}[name]
+    src, k = ((f"#{text}", num) if draw(st.booleans()) else (x, 0))
+    code = 0x05 | op | (0 if src.startswith("#") else 0x08)
+    if name in ("jneq", "jne", "jlt", "jle"):
+        return f"{kw(name)} {src}, L{pc + 1 + jf}", (code, 0, jf, k), [pc + 1 + jf]
+    if draw(st.booleans()):
+        return f"{kw(name)} {src}, L{pc + 1 + jt}", (code, jt, 0, k), [pc + 1 + jt]
+    return (f"{kw(name)} {src}, L{pc + 1 + jt}, L{pc + 1 + jf}", (code, jt, jf, k),
+            [pc + 1 + jt, pc + 1 + jf])
+
+
+_SEPARATORS = ("\n", " ", "\t", " ; comment\n", " /* c */ ", "\n# hash comment\n", "\n\n")
+
+
+@st.composite
+def generated_sources(draw):
+    """bpf_asm source using random spellings, and the program it must assemble to."""
+    n = draw(st.integers(1, 12))
+    statements = [draw(_statement(pc, n)) for pc in range(n)]
+    labelled = {t for _, _, targets in statements for t in targets}
+    parts = []
+    for pc, (text, _, _) in enumerate(statements):
+        label = f"L{pc}:{draw(st.sampled_from(('', ' ', chr(10))))}" if pc in labelled else ""
+        parts.append(label + text + draw(st.sampled_from(_SEPARATORS)))
+    return "".join(parts), Program(insn for _, insn, _ in statements)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=generated_sources())
+def test_generated_sources_assemble_as_specified(case):
+    source, expected = case
+    ours = parse(source, "asm")
+    assert ours == expected, f"{first_difference(ours, expected)}\n{source}"
+
+
+@pytest.mark.skipif(BPF_ASM is None, reason="no bpf_asm binary (set BPF_ASM=/path/to/bpf_asm)")
+@settings(max_examples=100, deadline=None)
+@given(case=generated_sources())
+def test_live_bpf_asm_agrees_on_generated_sources(case):
+    source, expected = case
+    done = subprocess.run([BPF_ASM, "-c"], input=source, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, f"bpf_asm rejected:\n{source}\n{done.stdout}{done.stderr}"
+    theirs = parse(done.stdout, "c")
+    assert theirs == expected, f"{first_difference(theirs, expected)}\n{source}"

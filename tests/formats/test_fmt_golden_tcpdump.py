@@ -1,4 +1,6 @@
-"""Golden listings made by the real ``tcpdump -y EN10MB -d/-dd/-ddd`` (see tests/golden/regenerate.py).
+"""Golden listings made by the real ``tcpdump -y EN10MB -d/-dd/-ddd``.
+
+tests/golden/regenerate.py made them from tests/data/expressions.txt.
 
 libpcap's optimizer sometimes leaves a stale ``k`` on ``tax`` (e.g. for
 ``ip[2:2] - ((ip[0]&0xf)<<2) > 100``): ``-dd``/``-ddd`` show it, ``-d``
@@ -42,10 +44,12 @@ def test_three_listings_agree(ident, expr):
     d, dd, ddd = (golden_text(ident, s) for s in ("d", "dd", "ddd"))
     from_dd = parse(dd, "c")
     from_ddd = parse(ddd, "ddd")
-    assert from_dd == from_ddd, f"{expr!r}: -dd and -ddd differ at {first_difference(from_dd, from_ddd)}"
+    assert from_dd == from_ddd, (
+        f"{expr!r}: -dd and -ddd differ at {first_difference(from_dd, from_ddd)}")
     from_d = parse(d, "tcpdump")
     canonical = parse(_tcpdump_listing(from_dd), "tcpdump")
-    assert from_d == canonical, f"{expr!r}: -d and -dd differ at {first_difference(from_d, canonical)}"
+    assert from_d == canonical, (
+        f"{expr!r}: -d and -dd differ at {first_difference(from_d, canonical)}")
     for text, fmt in ((d, "tcpdump"), (dd, "c"), (ddd, "ddd")):
         assert detect(text) == fmt, f"{expr!r}: tcpdump {fmt} output detected as {detect(text)}"
 

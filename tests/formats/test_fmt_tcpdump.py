@@ -97,7 +97,8 @@ def test_write_refuses_what_the_listing_cannot_show(insn, shown):
     with pytest.raises(FormatError) as exc:
         format_program(p, "tcpdump")
     assert exc.value.pc == 1 and shown in str(exc.value) and "canonical" in str(exc.value)
-    assert parse(format_program(p, "tcpdump", canonical=True), "tcpdump")[1] == _canonical(Instruction(*insn))
+    written = format_program(p, "tcpdump", canonical=True)
+    assert parse(written, "tcpdump")[1] == _canonical(Instruction(*insn))
 
 
 def test_unimp_of_jump_class_keeps_jt_jf():
