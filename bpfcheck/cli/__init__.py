@@ -44,14 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the modules that register subcommands, in --help order
+COMMAND_MODULES = ("basic", "proving", "diffing", "fuzzing", "seccomp", "corpus", "coverage", "demo")
+
+
 def _command_modules():
-    from . import basic, demo
-    modules = [basic, demo]
-    try:
-        from . import proving
-        modules.append(proving)
-    except ImportError:   # pragma: no cover - optional while z3 is missing
-        pass
+    import importlib
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(f".{name}", __name__))
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise           # a real missing dependency, not an absent command module
     return modules
 
 
