@@ -167,7 +167,15 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
                                 witness))
 
     verdicts = _verdict_set(session, enc)
+    if enc.approximations and verdicts.exact:
+        verdicts = VerdictSet(verdicts.ranges, False, "; ".join(enc.approximations) +
+                              " (the set may include values no packet produces)",
+                              _membership(session, _as_term(enc.verdict), session.within_unrolling(True)))
     return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
+
+
+def _as_term(verdict):
+    return verdict if not isinstance(verdict, int) else z3.BitVecVal(verdict, 32)
 
 
 def _exit_witness(session: Session, exit_) -> Optional[Witness]:

@@ -71,9 +71,11 @@ def programs(draw, target: str = "socket", max_len: int = 24, min_len: int = 1) 
     n = draw(st.integers(min_len, max_len))
     b = _Builder(n)
     insns = []
+    previous = None
     for pc in range(n - 1):
         b.written &= b.masks[pc]
-        insn = draw(_instruction_at(target, pc, n, b.written))
+        insn = draw(_instruction_at(target, pc, n, b.written, previous))
+        previous = insn
         code, jt, jf, k = insn
         cls = code & 7
         if cls in (ST, STX):
@@ -97,8 +99,14 @@ def _ret(target):
                      st.just(Instruction(RET | RET_A, 0, 0, 0)))
 
 
-def _instruction_at(target: str, pc: int, n: int, written: int):
+def _instruction_at(target: str, pc: int, n: int, written: int, previous=None):
     room = n - pc - 2            # furthest forward skip that stays inside
+    # Real filters come in idioms — a load then a test, a header length
+    # then an indirect load — and the corners live inside them.
+    if previous is not None and previous[0] == LDX | B | MSH and target != "seccomp":
+        return st.one_of(_indirect_loads(), _instruction_at(target, pc, n, written))
+    if previous is not None and previous[0] & 0x07 == LD and room >= 0:
+        return st.one_of(_jumps(target, room), _instruction_at(target, pc, n, written))
     options = [_alu(target), _alu(target), _loads(target), _loads(target), _misc()]
     readable = [i for i in range(isa.MEMWORDS) if written >> i & 1]
     options.append(_stores())
@@ -138,13 +146,16 @@ def _loads(draw, target):
         if kind == "word":
             return Instruction(LD | W | ABS, 0, 0, draw(st.sampled_from(range(0, 64, 4))))
         return _simple_load(draw, kind)
-    kinds = ["abs", "abs", "abs", "ind", "ind", "msh", "imm", "ximm", "len", "xlen"]
+    kinds = ["abs", "abs", "abs", "ind", "ind", "msh", "msh", "imm", "ximm", "len", "xlen"]
     if target == "socket":
         kinds += ["ext", "ext"]
     kind = draw(st.sampled_from(kinds))
     size = draw(st.sampled_from((W, H, B)))
     if kind == "abs":
-        return Instruction(LD | size | ABS, 0, 0, draw(_offsets(target)))
+        k = draw(_offsets(target))
+        if target == "socket" and k >= isa.SKF_AD_OFF:
+            k = isa.SKF_AD_OFF - 1   # the kernel refuses unnamed extension offsets
+        return Instruction(LD | size | ABS, 0, 0, k)
     if kind == "ind":
         return Instruction(LD | size | IND, 0, 0, draw(_offsets(target)))
     if kind == "msh":
@@ -153,6 +164,11 @@ def _loads(draw, target):
         ext = draw(st.sampled_from(sorted(isa.EXTENSIONS)))
         return Instruction(LD | size | ABS, 0, 0, isa.SKF_AD_OFF + ext)
     return _simple_load(draw, kind)
+
+
+def _indirect_loads():
+    return st.builds(lambda size, k: Instruction(LD | size | IND, 0, 0, k), st.sampled_from((W, H, B)),
+                     st.one_of(st.integers(0, 40), st.sampled_from(NASTY_U32)))
 
 
 def _simple_load(draw, kind):
@@ -187,7 +203,9 @@ def _jumps(draw, target, room):
     op = draw(st.sampled_from((JEQ, JGT, JGE, JSET)))
     if draw(st.booleans()):
         return Instruction(JMP | op | X, draw(skip), draw(skip), 0)
-    return Instruction(JMP | op | isa.K, draw(skip), draw(skip), draw(u32s()))
+    # Small constants are what loaded bytes and halfwords actually equal.
+    k = draw(st.one_of(st.integers(0, 0xFF), st.integers(0, 0xFFFF), u32s()))
+    return Instruction(JMP | op | isa.K, draw(skip), draw(skip), k)
 
 
 def _known_codes():

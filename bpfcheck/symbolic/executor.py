@@ -54,8 +54,10 @@ class Encoding:
     verdict: Any                               # z3 BV32 term (or int)
     definitions: List[Any] = field(default_factory=list)
     reach: Dict[int, Any] = field(default_factory=dict)   # pc -> condition
+    states: Dict[int, tuple] = field(default_factory=dict)  # pc -> (A, X, M) on entry (first visit)
     exits: List[Exit] = field(default_factory=list)
     loop_bound: Any = False                    # condition for leaving the unrolled region
+    approximations: List[str] = field(default_factory=list)   # where the formula over-approximates
 
     def constraints(self):
         return self.definitions
@@ -74,6 +76,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     definitions: List[Any] = []
     exits: List[Exit] = []
     reach_parts: Dict[int, List[Any]] = {}
+    states: Dict[int, tuple] = {}
     fresh = itertools.count()
 
     def define_bv(value_exprs, conds, label):
@@ -110,6 +113,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         x = merge([e[2] for e in edges], conds, f"x{pc}_")
         mem = tuple(merge([e[3][i] for e in edges], conds, f"m{pc}_{i}_") for i in range(isa.MEMWORDS))
         reach_parts.setdefault(pc, []).append(reach)
+        states.setdefault(pc, (a, x, mem))
 
         insn = program[pc]
         handler = table.get(insn[0])
@@ -172,8 +176,15 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     reach = {pc: or_all(parts) for pc, parts in reach_parts.items()}
     for pc in range(n):
         reach.setdefault(pc, False)
-    return Encoding(program, target, inputs, verdict, definitions, reach, exits,
-                    or_all(loop_exits))
+    approximations = []
+    if target != "pcap" and any(insn[0] & 0xE7 == 0x20 and insn[3] in _NETLINK_OFFSETS for insn in program):
+        approximations.append("netlink attribute searches (ld [nla]/[nlan]) are modelled as "
+                              "unknown functions of the packet")
+    return Encoding(program, target, inputs, verdict, definitions, reach, states, exits,
+                    or_all(loop_exits), approximations)
+
+
+_NETLINK_OFFSETS = (isa.SKF_AD_OFF + isa.SKF_AD_NLATTR, isa.SKF_AD_OFF + isa.SKF_AD_NLATTR_NEST)
 
 
 def boolish(c):
