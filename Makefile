@@ -18,9 +18,9 @@ venv: $(STAMP)
 
 # The oracles: libpcap (userland bpf_filter, the compiler) and tcpdump.
 sysdeps:
-	@if ! ldconfig -p | grep -q 'libpcap.so.0.8' || ! command -v tcpdump >/dev/null; then \
+	@if ! ldconfig -p | grep -q 'libpcap.so.0.8' || ! ldconfig -p | grep -q 'libseccomp.so.2' || ! command -v tcpdump >/dev/null; then \
 	  echo "installing tcpdump and libpcap0.8 with apt-get"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 iproute2) >/dev/null; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 libseccomp2 iproute2) >/dev/null; \
 	fi
 
 demo: $(STAMP) sysdeps
