@@ -15,7 +15,7 @@ from ..errors import ParseError
 from . import ast
 
 MAX_LENGTH = 100_000
-MAX_DEPTH = 200
+MAX_DEPTH = 64    # each level costs a dozen Python frames
 
 
 class PropertyError(ParseError):
@@ -161,6 +161,8 @@ class Parser:
             self.tokens.next()
             rcol = self.tokens.peek()[2]
             right = self._int_level(0)
+            if op in ("==", "!=") and left.type == right.type == "bool":
+                return ast.Compare(op, left, right)    # "if and only if" / "exactly one of"
             _need(left, "int", col, f"'{op}' compares numbers")
             _need(right, "int", rcol, f"'{op}' compares numbers")
             return ast.Compare(op, left, right)
@@ -227,9 +229,7 @@ class Parser:
                 raise PropertyError(f"{value} does not fit in 64 bits", col)
             return ast.Num(number)
         if kind == "op" and value == "(":
-            self._enter(col)
-            node = self._implication()
-            self._leave()
+            node = self._implication()     # counts one level of nesting
             self.tokens.expect(")", "to close '('")
             return node
         if kind == "name":
@@ -319,4 +319,7 @@ def _need(node: ast.Node, kind: str, col: int, message: str) -> None:
 def parse_property(text: str, resolve: Callable[[str], Optional[int]] = lambda name: None) -> ast.Node:
     """Parse ``text`` into a typed tree; ``resolve`` maps extra names
     (syscalls, architectures, actions) to numbers."""
-    return Parser(text, resolve).parse()
+    try:
+        return Parser(text, resolve).parse()
+    except RecursionError:
+        raise PropertyError(f"nested more than {MAX_DEPTH} levels deep") from None

@@ -138,7 +138,7 @@ def _check_pinned(session, enc, machine, program, target, value, ctx):
     lambda t: st.tuples(st.just(t), programs(t, max_len=16))))
 def test_inputs_on_every_edge_replay_exactly(case):
     target, program = case
-    session = Session(target, timeout=30)
+    session = Session(target, timeout=None)
     enc = session.add_program("p", program)
     machine = Machine(program, target)
     for goal in _boundary_goals(enc, program):
@@ -157,7 +157,7 @@ def test_inputs_on_every_edge_replay_exactly(case):
 def test_pinned_formula_is_the_vm(case):
     target, program, seed = case
     rng = random.Random(seed)
-    session = Session(target, timeout=30)
+    session = Session(target, timeout=None)
     enc = session.add_program("p", program)
     machine = Machine(program, target)
     for value, ctx in _inputs(program, target, rng):
@@ -214,7 +214,7 @@ def test_every_opcode_with_symbolic_operands_on_every_edge():
                 machine = Machine(program, target)
             except ValidationError:
                 continue
-            session = Session(target, timeout=30)
+            session = Session(target, timeout=None)
             enc = session.add_program("p", program)
             for goal in _boundary_goals(enc, program):
                 status, model = session.check(goal)

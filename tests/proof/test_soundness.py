@@ -81,7 +81,7 @@ PROGRAMS = st.sampled_from(["socket", "seccomp", "pcap"]).flatmap(
 @given(PROGRAMS)
 def test_verdict_set_and_dead_code_are_exact(case):
     target, program, seed = case
-    result = analyze(program, target, timeout=20)
+    result = analyze(program, target)
     assert not result.unknown
     traces = _observe(program, target, _inputs(target, seed))
     seen = {t.verdict for t in traces}
@@ -91,7 +91,7 @@ def test_verdict_set_and_dead_code_are_exact(case):
     # Completeness: each verdict claimed (when few) and each live instruction has a witness.
     if result.verdicts.exact and len(result.verdicts) <= 8:
         for v in result.verdicts:
-            outcome = prove(program, f"verdict != {v}", target, timeout=20)
+            outcome = prove(program, f"verdict != {v}", target)
             assert outcome.status == "refuted", (program, v, outcome)
             _replays(outcome.witness, program, target, lambda t, v=v: t.verdict == v)
     for pc in sorted(set(range(len(program))) - set(result.dead) - visited)[:4]:
@@ -119,7 +119,7 @@ def test_equivalence_answers_hold_on_every_tested_input(case):
         Machine(other, target)
     except Exception:
         return
-    outcome = equivalent(program, other, target, timeout=20)
+    outcome = equivalent(program, other, target)
     assert outcome.status in ("proved", "refuted")
     if outcome.status == "refuted":
         w = outcome.witness
@@ -150,7 +150,7 @@ def test_property_answers_hold_on_every_tested_input(case, data):
     template = data.draw(st.sampled_from(PROPERTY_TEMPLATES[target]))
     prop = template.format(k=data.draw(st.sampled_from([0, 1, 0xFFFF, 0x40000, 0x7FFF0000, 0xFFFFFFFF])),
                            n=data.draw(st.integers(0, 20)), pc=data.draw(st.integers(0, len(program) - 1)))
-    outcome = prove(program, prop, target, timeout=20)
+    outcome = prove(program, prop, target)
     assert outcome.status in ("proved", "refuted"), (program, prop, outcome)
     from bpfcheck.properties.evaluate import ConcreteOps, ConcreteView, evaluate
     from bpfcheck.proof.prove import resolver_for
