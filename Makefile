@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv sysdeps bench clean
+.PHONY: demo test venv sysdeps browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,14 @@ sysdeps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 libseccomp2 iproute2) >/dev/null; \
 	fi
 
+# A headless browser for the HTML report's screenshot test.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+
 demo: $(STAMP) sysdeps
 	$(PY) -m bpfcheck demo
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps browser
 	$(PY) -m pytest -q -n 2 tests
 
 bench: $(STAMP) sysdeps

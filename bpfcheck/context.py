@@ -35,6 +35,11 @@ FIELD_RANGES = {
 }
 
 
+#: an AF_UNIX datagram larger than this (SKB_MAX_ALLOC with 4 KiB pages,
+#: measured) is split into pages: its socket buffer is not linear
+AF_UNIX_LINEAR_MAX = 16064
+
+
 @dataclass(frozen=True)
 class Context:
     """Socket-buffer metadata.  ``Context()`` is an ``AF_UNIX`` datagram:
@@ -66,6 +71,7 @@ class Context:
     has_device: bool = False
     link_header: Optional[int] = None
     network_header: int = 0
+    linear: Optional[bool] = None
 
     def __post_init__(self):
         for name, (lo, hi) in FIELD_RANGES.items():
@@ -78,6 +84,11 @@ class Context:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and 0 <= value <= 0xFFFF):
                 raise ValueError(f"Context {name}={value!r} is not an offset 0..0xffff")
+
+    def is_linear(self, packet_len: int) -> bool:
+        if self.linear is None:
+            return packet_len <= AF_UNIX_LINEAR_MAX
+        return self.linear
 
     def replace(self, **changes) -> "Context":
         return dataclasses.replace(self, **changes)

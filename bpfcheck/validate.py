@@ -59,8 +59,8 @@ class ScratchReadBeforeWrite(ValidationError):
 
 
 class TranslationJumpTooFar(ValidationError):
-    """After the kernel expands cBPF into eBPF, a ``ja`` spans more than
-    32767 eBPF instructions and ``bpf_convert_filter`` fails."""
+    """After the kernel expands cBPF into eBPF, a jump lands or reaches
+    beyond what 16-bit eBPF offsets encode and ``bpf_convert_filter`` fails."""
 
 
 class SeccompForbidden(ValidationError):
@@ -74,9 +74,13 @@ def validate(program: Sequence, target: str = "socket") -> None:
     program = Program(program)
     if target == "socket":
         _check_classic(program, target)
+        _check_translation(program, target)
     elif target == "seccomp":
+        # The kernel's order: the classic checker, seccomp's own rules (which
+        # rewrite loads), then the translation to eBPF.
         _check_classic(program, target)
         _check_seccomp(program)
+        _check_translation(program, target)
     elif target == "pcap":
         _check_pcap(program)
     else:
@@ -122,7 +126,6 @@ def _check_classic(p: Program, target: str) -> None:
         raise MissingReturn("the last instruction must be 'ret #k' or 'ret a' (even when unreachable)",
                             n - 1, target)
     _check_load_and_stores(p, target)
-    _check_translation(p, target)
 
 
 def _check_load_and_stores(p: Program, target: str) -> None:
@@ -157,18 +160,11 @@ def _check_load_and_stores(p: Program, target: str) -> None:
 
 
 def _check_translation(p: Program, target: str) -> None:
-    """``bpf_convert_filter`` rejects a ``ja`` whose eBPF offset leaves s16."""
-    if len(p) < 2400:   # every cBPF insn expands to at most 14 eBPF insns
-        return
-    from .translation import ebpf_positions
-    start = ebpf_positions(p)
-    for pc, (code, jt, jf, k) in enumerate(p):
-        if code == JMP | JA:
-            offset = start[pc + 1 + k] - start[pc] - 1
-            if offset > 32767:
-                raise TranslationJumpTooFar(
-                    f"ja {k} spans {offset} eBPF instructions after the kernel's "
-                    f"translation (at most 32767)", pc, target)
+    """``bpf_convert_filter`` fails on jumps it cannot encode in 16 bits."""
+    from .translation import first_jump_too_far
+    found = first_jump_too_far(p, target)
+    if found is not None:
+        raise TranslationJumpTooFar(found[1], found[0], target)
 
 
 # --- seccomp ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .validate import TARGETS, validate
 
 #: how many instructions a libpcap program with backward jumps may execute
 #: before we give up (forward-only programs never need more than their length)
-MAX_STEPS = 5_000_000
+MAX_STEPS = 200_000
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ def register(sub) -> None:
                    help="a seccomp input 'nr=N,arch=A,ip=I,args=a0:a1:...' (repeatable)")
     p.add_argument("--ctx", action="append", metavar="FIELD=VALUE",
                    help="socket metadata, e.g. --ctx ifindex=2,has_device=1 (repeatable)")
+    p.add_argument("--write", metavar="OUT", help="with --pcap: write the accepted packets to this pcap "
+                   "file, each cut to the verdict as a packet socket (or libpcap's snapshot) keeps it")
     p.add_argument("--quiet", "-q", action="store_true", help="print the summary only")
     common.add_json_argument(p)
     p.set_defaults(handler=cmd_run)
@@ -123,6 +125,8 @@ def cmd_run(args) -> int:
         raise UsageError("--seccomp inputs need --target seccomp")
     if args.target == "seccomp" and not args.seccomp:
         raise UsageError("--target seccomp runs on --seccomp 'nr=N,arch=A,...' inputs")
+    if args.write and not args.pcap:
+        raise UsageError("--write needs --pcap: it writes the capture's accepted packets")
     machine = Machine(program, args.target)
     base_ctx = common.parse_context(args.ctx)
     results = _RunSummary(args)
@@ -135,19 +139,16 @@ def cmd_run(args) -> int:
             data = _parse_seccomp(spec, i)
             results.add(data.to_bytes(), 64, machine.run(data))
     else:
-        _run_capture(machine, args.pcap, base_ctx, results)
+        _run_capture(machine, args.pcap, base_ctx, results, args.write)
     return results.finish()
 
 
-def _run_capture(machine, path, base_ctx, results) -> None:
-    from ..capture import context_for_frame
-    from ..pcapio import read_packets
-    for record in read_packets(path):
-        if machine.target == "pcap":
-            ctx = base_ctx.replace(len=record.wirelen)
-        else:
-            ctx = context_for_frame(record.data, record.linktype, record.wirelen, base_ctx)
-        results.add(record.data, record.wirelen, machine.run(record.data, ctx))
+def _run_capture(machine, path, base_ctx, results, write=None) -> None:
+    # Streamed in chunks through the batch path: memory stays flat.
+    from ..capture_run import run_capture
+    summary = run_capture(machine.program, path, machine.target, base_ctx,
+                          on_chunk=results.show_chunk, write=write)
+    results.absorb(summary, write)
 
 
 class _RunSummary:
@@ -161,6 +162,9 @@ class _RunSummary:
         self.accepted = 0
         self.verdicts = []
         self.histogram = {}
+        self.shown = 0          # per-packet lines printed for a capture
+        self.cut = False        # ... and whether they were cut short
+        self.written = None     # (count, path) of --write
 
     def add(self, packet: bytes, length: int, verdict: int) -> None:
         self.count += 1
@@ -172,13 +176,39 @@ class _RunSummary:
             print(f"#{self.count}  len {length:5d}  verdict {verdict:#010x} ({verdict})  "
                   f"{_meaning(verdict, length, self.args.target)}")
 
+    def show_chunk(self, datas, wirelens, verdicts) -> None:
+        """Per-packet lines for a capture's first MAX_LISTED packets."""
+        if self.args.json or self.args.quiet:
+            return
+        room = self.MAX_LISTED - self.shown
+        for length, verdict in zip(wirelens, list(verdicts[:max(room, 0)])):
+            self.shown += 1
+            verdict = int(verdict)
+            print(f"#{self.shown}  len {length:5d}  verdict {verdict:#010x} ({verdict})  "
+                  f"{_meaning(verdict, length, self.args.target)}")
+        if len(verdicts) > room and not self.cut:
+            self.cut = True
+            print(f"(per-packet lines stop after {self.MAX_LISTED}; the totals below count "
+                  "every packet)")
+
+    def absorb(self, summary, written_to=None) -> None:
+        """Take a streamed capture's totals."""
+        self.count, self.accepted = summary.packets, summary.accepted
+        self.histogram = dict(summary.histogram)
+        self.verdicts = list(summary.verdicts)
+        if written_to is not None:
+            self.written = (summary.written, written_to)
+
     def finish(self) -> int:
+        written = self.written
         if self.args.json:
             obj = {"status": "ok", "target": self.args.target, "packets": self.count,
                    "accepted": self.accepted,
                    "histogram": {str(k): v for k, v in sorted(self.histogram.items())}}
             if self.count < self.MAX_LISTED:
                 obj["verdicts"] = self.verdicts
+            if written is not None:
+                obj["written"] = written[0]
             common.emit_json(obj)
         elif self.args.target == "seccomp":
             actions = {}
@@ -192,6 +222,8 @@ class _RunSummary:
                             sorted(self.histogram.items(), key=lambda kv: -kv[1])[:8])
             print(f"{self.count} inputs, {self.accepted} accepted, "
                   f"{self.count - self.accepted} dropped; verdicts {{{top}}}")
+            if written is not None:
+                print(f"{written[0]} accepted packets written to {written[1]}")
         return 0
 
 

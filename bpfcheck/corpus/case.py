@@ -8,6 +8,7 @@ optional partner program it must be equivalent to, and where it came from::
     name = "tcp-port-80"
     target = "socket"                 # socket | seccomp | pcap
     description = "web traffic only"
+    valid = true                      # optional: false = the target must refuse the program
 
     [program]                         # exactly one of expr / text / file
     expr = "tcp port 80"
@@ -52,6 +53,15 @@ optional partner program it must be equivalent to, and where it came from::
     note = "why this case exists"
 
 Nothing in a case is evaluated as code.
+
+Additions that keep version 1 (files without them read as before):
+
+* ``valid = false`` (default true): a regression for a program the target
+  must *refuse* — bpfcheck's validator and the real implementation (kernel
+  or libpcap's ``bpf_validate``) are both checked; nothing is run.
+
+How ``bpfcheck corpus run`` (and ``pytest``) replay a case is documented in
+:mod:`bpfcheck.corpus.runner`.
 """
 
 from __future__ import annotations
@@ -152,6 +162,7 @@ class Case:
     properties: Tuple[PropertyCase, ...] = ()
     equivalent: Optional[EquivalenceCase] = None
     provenance: Dict[str, Any] = field(default_factory=dict)
+    valid: bool = True
 
     @property
     def directory(self) -> str:
@@ -207,8 +218,8 @@ def _case_from_document(doc: Dict[str, Any], path: str) -> Case:
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise CaseError(path, f"format must be {FORMAT!r} (found {fmt!r})")
-    unknown = set(doc) - {"format", "name", "target", "description", "program", "packets", "pcap",
-                          "syscalls", "properties", "equivalent", "provenance"}
+    unknown = set(doc) - {"format", "name", "target", "description", "valid", "program", "packets",
+                          "pcap", "syscalls", "properties", "equivalent", "provenance"}
     if unknown:
         raise CaseError(path, f"unknown keys {', '.join(sorted(unknown))}")
     name = r.string(doc, "name", default=os.path.splitext(os.path.basename(path))[0])
@@ -230,10 +241,13 @@ def _case_from_document(doc: Dict[str, Any], path: str) -> Case:
         partner = {k: v for k, v in table.items() if k not in ("relation", "expect")}
         equivalent = EquivalenceCase(r.program(partner, "equivalent"), relation, expect)
     provenance = r.table(doc.get("provenance", {}), "provenance")
+    valid = doc.get("valid", True)
+    if not isinstance(valid, bool):
+        raise CaseError(path, f"valid must be true or false (found {valid!r})")
     if (syscalls and target != "seccomp") or (target == "seccomp" and (packets or pcaps)):
         raise CaseError(path, "[[syscalls]] go with target = \"seccomp\", [[packets]]/[[pcap]] with the others")
     return Case(path, name, target, program, r.string(doc, "description", default=""), packets, pcaps,
-                syscalls, props, equivalent, dict(provenance))
+                syscalls, props, equivalent, dict(provenance), valid)
 
 
 class _Reader:
@@ -355,6 +369,8 @@ def dump_case(case: Case) -> str:
     out = [f'format = {_q(FORMAT)}', f"name = {_q(case.name)}", f"target = {_q(case.target)}"]
     if case.description:
         out.append(f"description = {_q(case.description)}")
+    if not case.valid:
+        out.append("valid = false")
     out += ["", "[program]"] + _program_lines(case.program)
     for p in case.packets:
         out += ["", "[[packets]]", f"hex = {_q(p.data.hex())}", f"verdict = {p.verdict:#x}"]

@@ -154,7 +154,7 @@ class SocketInput:
         return self.ctx.has_device
 
     def netlink_attr(self, a: int, x: int, nested: bool):
-        return netlink_attr_offset(self.packet, a, x, nested)
+        return netlink_attr_offset(self.packet, a, x, nested, self.ctx.is_linear(len(self.packet)))
 
 
 class PcapInput:
@@ -209,16 +209,17 @@ class SeccompInput:
     field = has_device = netlink_attr = load_ind
 
 
-def netlink_attr_offset(packet: bytes, a: int, x: int, nested: bool) -> int:
+def netlink_attr_offset(packet: bytes, a: int, x: int, nested: bool, linear: bool = True) -> int:
     """``SKF_AD_NLATTR`` / ``SKF_AD_NLATTR_NEST``: the offset of the first
-    netlink attribute of type X, searched from offset A (0 when absent).
+    netlink attribute of type X, searched from offset A (0 when absent, and
+    always 0 when the socket buffer is not linear).
 
     Follows ``bpf_skb_get_nlattr{,_nest}`` and ``nla_find``: attributes are
     ``{u16 nla_len; u16 nla_type}`` in host (little-endian) order, aligned
     to 4 bytes; the type is compared without its flag bits.
     """
     n = len(packet)
-    if n < 4 or a > n - 4:
+    if not linear or n < 4 or a > n - 4:
         return 0
     start, end = a, n
     if nested:

@@ -151,22 +151,32 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
                if settled.status(("reach", pc)) == UNKNOWN]
 
     # Guards that can fire are the safety findings.
-    guards = {("exit", i): e.cond for i, e in enumerate(enc.exits)
-              if e.rule is not None and e.rule != RULE_LOOP_BOUND}
+    # One finding per instruction and rule (an unrolled loop repeats them).
+    grouped: Dict[Tuple[int, str], List] = {}
+    for e in enc.exits:
+        if e.rule is not None and e.rule != RULE_LOOP_BOUND:
+            grouped.setdefault((e.pc, e.rule), []).append(e.cond)
+    guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
     settled.settle_all(guards)
     findings: List[Finding] = []
-    for index, exit_ in enumerate(enc.exits):
-        key = ("exit", index)
-        if key not in guards or settled.status(key) != SAT:
+    for key in sorted(guards):
+        if settled.status(key) != SAT:
             continue
-        kind, message = _FINDING_KINDS[exit_.rule]
+        _, pc, rule = key
+        kind, message = _FINDING_KINDS[rule]
         witness = None
         if len(findings) < MINIMISED_FINDINGS:
-            witness = _exit_witness(session, exit_)
-        findings.append(Finding(kind, exit_.pc, f"instruction {exit_.pc} ({program[exit_.pc]}): {message}",
-                                witness))
+            witness = _exit_witness(session, pc, rule, guards[key])
+        findings.append(Finding(kind, pc, f"instruction {pc} ({program[pc]}): {message}", witness))
 
     verdicts = _verdict_set(session, enc)
+    if enc.loop_bound is not False and session.loop_bound_possible():
+        # Runs that loop longer than the unrolling were not explored: nothing
+        # is proved unreachable and the verdicts may be incomplete.
+        why = "the program loops (libpcap backward jumps) beyond the unrolling bound"
+        unknown += [(pc, why) for pc in dead]
+        dead = []
+        verdicts = VerdictSet(verdicts.ranges, False, why + " (other verdicts may exist)")
     if enc.approximations and verdicts.exact:
         verdicts = VerdictSet(verdicts.ranges, False, "; ".join(enc.approximations) +
                               " (the set may include values no packet produces)",
@@ -178,14 +188,23 @@ def _as_term(verdict):
     return verdict if not isinstance(verdict, int) else z3.BitVecVal(verdict, 32)
 
 
-def _exit_witness(session: Session, exit_) -> Optional[Witness]:
+def _exit_witness(session: Session, pc: int, rule: str, cond) -> Optional[Witness]:
     def replay(value, ctx):
         t = session.run("program", value, ctx)
-        return t.rule == exit_.rule and t.rule_pc == exit_.pc
-    status, value, ctx, note = session.find(exit_.cond, replay)
+        return t.rule == rule and t.rule_pc == pc
+    status, value, ctx, note = session.find(cond, replay)
     if status != SAT:
         return None
-    return session.make_witness(value, ctx, rule=exit_.rule, rule_pc=exit_.pc)
+    return session.make_witness(value, ctx, rule=rule, rule_pc=pc)
+
+
+def _or(conds):
+    conds = [c for c in conds if c is not False]
+    if any(c is True for c in conds):
+        return True
+    if not conds:
+        return False
+    return conds[0] if len(conds) == 1 else z3.Or(*conds)
 
 
 class _Settler:

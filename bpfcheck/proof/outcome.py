@@ -87,6 +87,7 @@ def packet_summary(packet: bytes, context: Optional[Context], target: str = "soc
     if not packet:
         return None
     try:
+        from scapy.layers import inet, inet6, l2   # noqa: F401 - binds the IP layers into Ether
         from scapy.layers.l2 import Ether   # lazily: scapy is slow to import
         from scapy.packet import Raw
     except Exception:   # pragma: no cover - scapy is a dependency, but be robust

@@ -15,6 +15,7 @@ import z3
 
 from ..context import Context
 from ..domains.z3dom import make_solver
+from ..errors import ExecutionError
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
 from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
@@ -76,11 +77,18 @@ class Session:
         status, model = self.check(goal)
         if status != SAT:
             return status, None, None, self.last_reason if status == UNKNOWN else None
+        def safe_replay(value, ctx):
+            # A candidate that makes libpcap loop or abort is simply not a witness.
+            try:
+                return replay(value, ctx)
+            except ExecutionError:
+                return False
+
         self.solver.push()
         try:
             if goal is not True:
                 self.solver.add(goal)
-            value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, replay)
+            value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, safe_replay)
         finally:
             self.solver.pop()
         if value is None:

@@ -16,7 +16,7 @@ from typing import Dict, Optional
 import z3
 
 from .. import isa
-from ..context import FIELD_RANGES, Context
+from ..context import AF_UNIX_LINEAR_MAX, FIELD_RANGES, Context
 from ..domains.z3dom import and_all, bv
 from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS
 
@@ -70,6 +70,7 @@ class SymbolicInputs:
                 if lo:
                     self.constraints.append(z3.UGE(var, lo))
         self.has_device = self._bool("has_device", tag)
+        self.linear = self._bool("linear", tag)
         self.has_link_header = self._bool("has_link_header", tag)
         self.link_header = z3.BitVec(f"{tag}_link_header", 32)
         self.network_header = z3.BitVec(f"{tag}_network_header", 32)
@@ -192,8 +193,8 @@ class _SocketEnv:
         # The netlink attribute walk is a loop over the packet; model it as
         # an uninterpreted function, and let witness replay confirm.
         f = _netlink_function(nested)
-        value = f(self.i.packet, self.i.length, bv(a), bv(x))
-        return value
+        found = f(self.i.packet, self.i.length, bv(a), bv(x))
+        return z3.If(self.i.linear, found, z3.BitVecVal(0, 32))
 
 
 _NLA_FUNCTIONS = {}
@@ -255,6 +256,8 @@ def context_from_model(inputs: SymbolicInputs, model) -> Context:
         fields["ifindex"] = fields["ifindex"] if fields["ifindex"] else 0
     length = value(inputs.length)
     wire = value(inputs.wirelen)
+    linear = z3.is_true(model.eval(inputs.linear, model_completion=True))
     return Context(len=None if wire == length else wire, has_device=has_device,
+                   linear=None if linear == (length <= AF_UNIX_LINEAR_MAX) else linear,
                    link_header=value(inputs.link_header) if has_ll else None,
                    network_header=value(inputs.network_header), **fields)

@@ -114,7 +114,8 @@ def test_other_program_and_matches():
     assert prove(ACCEPT_IPV4, "accepted == matches(\"ip\")").status == "proved"
     outcome = prove(ACCEPT_IPV4, "accepted -> matches(\"tcp\")")
     assert outcome.status == "refuted" and outcome.witness.verdicts["program"] != 0
-    assert prove(ACCEPT_IPV4, "matches(\"tcp\") -> accepted").status == "proved"
+    assert prove(ACCEPT_IPV4, "matches(\"ip and tcp\") -> accepted").status == "proved"
+    assert prove(ACCEPT_IPV4, "matches(\"tcp\") -> accepted").status == "refuted"   # IPv6 TCP
 
 
 def bpfcheck(*args, stdin=None):
