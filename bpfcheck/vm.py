@@ -69,7 +69,13 @@ class Machine:
     def trace(self, packet=b"", ctx: Optional[Context] = None) -> Trace:
         return self._execute(make_input(self.target, packet, ctx), [])
 
-    def _execute(self, env, path: Optional[List[int]]) -> Trace:
+    def observe(self, env, observer) -> Trace:
+        """Run on a prepared environment, calling ``observer(pc, insn,
+        effect, a)`` after each instruction's effect is known (``a`` is the
+        accumulator before it) — for tools that watch a run unfold."""
+        return self._execute(env, [], observer)
+
+    def _execute(self, env, path: Optional[List[int]], observer=None) -> Trace:
         program, handlers, dom = self.program, self._handlers, CONCRETE
         a = x = 0
         mem = [0] * isa.MEMWORDS   # libpcap zeroes it; the kernel proves it is never read unwritten
@@ -84,6 +90,8 @@ class Machine:
                 raise ExecutionError(
                     f"libpcap's bpf_filter aborts the process on opcode {program[pc][0]:#06x}", pc)
             effect = handler(program[pc], a, x, mem, dom, env)
+            if observer is not None:
+                observer(pc, program[pc], effect, a)
             for cond, value, rule in effect.guards:
                 if cond:
                     return Trace(value, tuple(path or ()), rule, pc)

@@ -18,8 +18,10 @@ from ..program import Program
 from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RULE_NO_LINK_HEADER,
                          RULE_OUT_OF_BOUNDS)
 from ..symbolic.executor import RULE_LOOP_BOUND
+from ..errors import ExecutionError
+from .explore import explore
 from .outcome import Finding, Witness
-from .session import SAT, UNKNOWN, UNSAT, Session
+from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
 
 #: distinct verdicts enumerated one by one before switching to ranges
 ENUMERATION_LIMIT = 128
@@ -137,6 +139,7 @@ class Analysis:
                 "seconds": round(self.seconds, 3)}
 
 
+@solver_limits()
 def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] = None,
             fixed: Optional[Dict[str, object]] = None) -> Analysis:
     program = Program(program)
@@ -145,7 +148,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     settled = _Settler(session)
 
     # Reachability: one model settles many instructions.
-    settled.settle_all({("reach", pc): enc.reach[pc] for pc in range(len(program))})
+    settled.settle_all({("reach", pc): enc.reach[pc] for pc in reversed(range(len(program)))})
     dead = sorted(pc for pc in range(len(program)) if settled.status(("reach", pc)) == UNSAT)
     unknown = [(pc, settled.reason(("reach", pc))) for pc in range(len(program))
                if settled.status(("reach", pc)) == UNKNOWN]
@@ -157,7 +160,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         if e.rule is not None and e.rule != RULE_LOOP_BOUND:
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
-    settled.settle_all(guards)
+    settled.settle_all(guards, batched=True)
     findings: List[Finding] = []
     for key in sorted(guards):
         if settled.status(key) != SAT:
@@ -208,29 +211,92 @@ def _or(conds):
 
 
 class _Settler:
-    """Settles many conditions with few models: every model found marks all
-    the still-open conditions it satisfies."""
+    """Settles many conditions with few solver questions.
 
-    def __init__(self, session: Session):
+    Each question asks for an input satisfying *any* still-open condition;
+    the answer is replayed on the reference VM, and everything that run
+    reached or fired is settled at once.  When the solver says no, every
+    condition in the question is settled as impossible by that one answer.
+    """
+
+    CHUNK = 256   # conditions per question: big disjunctions slow z3 down
+    EXPLORE_BUDGET = 2.0   # seconds of concrete exploration per solver answer
+
+    def __init__(self, session: Session, role: str = "program"):
         self.session = session
+        self.role = role
         self.results: Dict[object, Tuple[str, Optional[str]]] = {}
 
-    def settle_all(self, conds: Dict[object, object]) -> None:
-        open_ = {k: c for k, c in conds.items() if k not in self.results}
-        for key, cond in list(open_.items()):
+    def settle_all(self, conds: Dict[object, object], batched: bool = False) -> None:
+        """Settle every condition.  ``batched`` asks about many at once
+        (good when most are impossible: one "no" settles them all); else one
+        at a time, in the order given — callers put the deepest instructions
+        first, so each input found runs a long path and settles much."""
+        open_ = {}
+        for key, cond in conds.items():
             if key in self.results:
                 continue
             if cond is False:
                 self.results[key] = (UNSAT, None)
-                continue
-            status, model = self.session.check(cond)
-            if status == SAT:
+            elif cond is True:
                 self.results[key] = (SAT, None)
-                for other, other_cond in open_.items():
-                    if other not in self.results and _true_in(model, other_cond):
-                        self.results[other] = (SAT, None)
             else:
-                self.results[key] = (status, self.session.last_reason if status == UNKNOWN else None)
+                open_[key] = cond
+        while open_:
+            size = self.CHUNK if batched else 1
+            batch = dict(list(open_.items())[:size])
+            goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
+            status, model = self._check(goal)
+            if status == UNSAT:
+                self._settle(open_, batch, UNSAT)
+            elif status == UNKNOWN:
+                self._one_by_one(open_, batch)
+            else:
+                seen = self._observe(model, open_) & set(open_)
+                if not seen & set(batch):   # not replayable (an over-approximated extension)
+                    seen |= {k for k, c in batch.items() if _true_in(model, c)}
+                self._settle(open_, seen, SAT)
+
+    def _check(self, goal):
+        """Prefer inputs small enough to replay (a packet the solver leaves
+        unbounded would be gigabytes long); fall back to any input."""
+        small = self.session.small_input()
+        if small is not None:
+            status, model = self.session.check(z3.And(goal, small))
+            if status == SAT:
+                return status, model
+        return self.session.check(goal)
+
+    def _observe(self, model, open_) -> set:
+        """What one concrete run, built from the model, reaches and fires —
+        and what cheap mutations of that input reach besides."""
+        value, ctx = self.session.concrete(model)
+        if value is None:
+            return set()
+        try:
+            trace = self.session.run(self.role, value, ctx)
+        except ExecutionError:
+            return set()
+        seen = {("reach", pc) for pc in trace.path}
+        if trace.rule is not None:
+            seen.add(("guard", trace.rule_pc, trace.rule))
+        wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
+        if wanted:
+            found = explore(self.session.machines[self.role], [(value, ctx)], wanted,
+                            budget=self.EXPLORE_BUDGET)
+            seen |= {("reach", pc) for pc in found}
+        return seen
+
+    def _one_by_one(self, open_, batch) -> None:
+        for key, cond in batch.items():
+            status, _ = self.session.check(cond)
+            self.results[key] = (status, self.session.last_reason if status == UNKNOWN else None)
+            open_.pop(key)
+
+    def _settle(self, open_, keys, status) -> None:
+        for key in keys:
+            self.results[key] = (status, None)
+            open_.pop(key, None)
 
     def status(self, key):
         return self.results[key][0]

@@ -13,7 +13,7 @@ from ..properties.evaluate import ConcreteOps, ConcreteView, Z3Ops, check_applic
 from ..properties.parser import parse_property
 from ..validate import TARGETS
 from .outcome import PROVED, REFUTED, UNKNOWN, Outcome
-from .session import SAT, UNSAT, Session
+from .session import SAT, UNSAT, Session, solver_limits
 
 
 def _check_target(target: str) -> None:
@@ -103,6 +103,7 @@ def resolver_for(target: str, arch: Optional[str]):
     return resolve
 
 
+@solver_limits()
 def prove(program: Sequence, prop: str, target: str = "socket", timeout: Optional[float] = None,
           arch: Optional[str] = None, other: Optional[Sequence] = None,
           fixed: Optional[Dict[str, object]] = None, linktype: str = "EN10MB") -> Outcome:
@@ -164,6 +165,7 @@ def subsumes(a: Sequence, b: Sequence, target: str = "socket", timeout: Optional
     return _compare(a, b, target, timeout, fixed, subsumption=True)
 
 
+@solver_limits()
 def _compare(a, b, target, timeout, fixed, subsumption: bool) -> Outcome:
     _check_target(target)
     a, b = Program(a), Program(b)

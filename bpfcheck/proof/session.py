@@ -8,6 +8,7 @@ know and why.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -15,7 +16,7 @@ import z3
 
 from ..context import Context
 from ..domains.z3dom import make_solver
-from ..errors import ExecutionError
+from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
 from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
@@ -55,19 +56,22 @@ class Session:
         """Is ``goal`` satisfiable together with everything added so far?"""
         if goal is False:
             return UNSAT, None
-        self.solver.push()
-        try:
-            if goal is not True:
-                self.solver.add(goal)
-            result = self.solver.check()
-            if result == z3.sat:
-                return SAT, self.solver.model()
-            if result == z3.unsat:
-                return UNSAT, None
-            self.last_reason = _explain_unknown(self.solver.reason_unknown(), self.timeout)
-            return UNKNOWN, None
-        finally:
-            self.solver.pop()
+        with out_of_memory_is_unknown(self):
+            self.solver.push()
+            try:
+                if goal is not True:
+                    self.solver.add(goal)
+                result = self.solver.check()
+                if result == z3.sat:
+                    return SAT, self.solver.model()
+                if result == z3.unsat:
+                    return UNSAT, None
+                self.last_reason = _explain_unknown(self.solver.reason_unknown(), self.timeout)
+                return UNKNOWN, None
+            finally:
+                with contextlib.suppress(z3.Z3Exception):
+                    self.solver.pop()
+        return UNKNOWN, None
 
     def find(self, goal, replay: Callable[[object, Optional[Context]], bool]):
         """Look for an input satisfying ``goal``; return ``(status, input,
@@ -96,6 +100,24 @@ class Session:
         return SAT, value, ctx, None
 
     # --- concrete replay ------------------------------------------------------
+    def small_input(self):
+        """A condition keeping packets replayable (None for seccomp)."""
+        if self.target == "seccomp":
+            return None
+        return z3.ULE(self.inputs.length, witness_mod.PREFERRED_MAX)
+
+    def concrete(self, model):
+        """The input a model describes, as it stands (not minimised); ``(None,
+        None)`` when it is too big to build."""
+        if self.target == "seccomp":
+            return witness_mod.seccomp_from_model(model, self.inputs), None
+        length = model.eval(self.inputs.length, model_completion=True).as_long()
+        if length > witness_mod.MAX_WITNESS_BYTES:
+            return None, None
+        from ..symbolic import context_from_model
+        packet = witness_mod.packet_from_model(model, self.inputs, length, zero_untouched=False)
+        return packet, context_from_model(self.inputs, model)
+
     def run(self, role: str, value, ctx: Optional[Context]):
         """The reference VM's trace of ``role`` on a concrete input."""
         machine = self.machines[role]
@@ -158,13 +180,44 @@ def _safe(role: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in role)[:40]
 
 
+def _out_of_memory(e: BaseException) -> bool:
+    return isinstance(e, z3.Z3Exception) and "memory" in str(e.value if hasattr(e, "value") else e)
+
+
+@contextlib.contextmanager
+def out_of_memory_is_unknown(session: Session):
+    """Past its memory cap (``--max-memory``) z3 raises from any call, not
+    only from ``check``: inside this block that is an unknown answer, with
+    the reason in ``session.last_reason``."""
+    try:
+        yield
+    except z3.Z3Exception as e:
+        if not _out_of_memory(e):
+            raise
+        session.last_reason = _explain_unknown("memory", session.timeout)
+
+
+@contextlib.contextmanager
+def solver_limits():
+    """Around a whole proof: z3 running out of memory anywhere (building
+    terms, minimising a witness) is a :class:`~bpfcheck.errors.ResourceLimit`."""
+    try:
+        yield
+    except z3.Z3Exception as e:
+        if not _out_of_memory(e):
+            raise
+        raise ResourceLimit(_explain_unknown("memory", None)) from None
+
+
 def _explain_unknown(reason: str, timeout: Optional[float]) -> str:
     if reason in ("timeout", "canceled") and timeout is not None:
         return f"the solver ran out of time ({timeout:g} s)"
     if "max. resource limit" in reason or "rlimit" in reason:
         return "the solver hit its resource limit"
     if "memory" in reason:
-        return "the solver ran out of memory"
+        from ..domains.z3dom import _MAX_MEMORY
+        cap = f" (--max-memory {_MAX_MEMORY[0]} MB)" if _MAX_MEMORY[0] is not None else ""
+        return f"the solver ran out of memory{cap}"
     return f"the solver could not decide ({reason})"
 
 

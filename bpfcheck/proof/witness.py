@@ -111,8 +111,10 @@ def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Chec
         if not check(data, None):
             return None, None, "the solver's seccomp input does not replay"
         return _shrink_seccomp(data, check), None, None
-    model = shortest_length(solver, inputs, model)
     length = model.eval(inputs.length, model_completion=True).as_long()
+    if length > PREFERRED_MAX:
+        model = shortest_length(solver, inputs, model)   # big packets: let the solver shorten
+        length = model.eval(inputs.length, model_completion=True).as_long()
     if length > MAX_WITNESS_BYTES:
         return None, None, f"the shortest witness packet has {length} bytes"
     ctx = context_from_model(inputs, model)
@@ -122,8 +124,39 @@ def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Chec
             break
     else:
         return None, None, "the solver's input does not replay on the reference VM"
+    # Shorten by replay (cheap), then ask the solver once whether anything
+    # shorter exists at all: "a witness of at most n bytes" is monotone in n.
+    packet = _truncate(packet, ctx, check)
+    if packet and _exists_shorter(solver, inputs, len(packet) - 1):
+        model = shortest_length(solver, inputs, model)
+        length = model.eval(inputs.length, model_completion=True).as_long()
+        ctx = context_from_model(inputs, model)
+        shorter = packet_from_model(model, inputs, length, zero_untouched=False)
+        if check(shorter, ctx):
+            packet = shorter
     packet, ctx = _shrink_packet(packet, ctx, check, inputs.fixed)
     return packet, ctx, None
+
+
+def _truncate(packet: bytes, ctx: Context, check: Check) -> bytes:
+    """The shortest prefix that still passes ``check`` (binary search; the
+    result is checked, so a non-monotone case only costs optimality)."""
+    lo, hi = 0, len(packet)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if check(packet[:mid], ctx):
+            hi = mid
+        else:
+            lo = mid + 1
+    return packet[:hi] if check(packet[:hi], ctx) else packet
+
+
+def _exists_shorter(solver, inputs, bound: int) -> bool:
+    solver.push()
+    solver.add(z3.ULE(inputs.length, bound))
+    result = solver.check()
+    solver.pop()
+    return result != z3.unsat
 
 
 def _shrink_packet(packet: bytes, ctx: Context, check: Check, fixed) -> Tuple[bytes, Context]:

@@ -1,0 +1,241 @@
+"""Proof timings: analyze and equivalence on real filters and on big programs.
+
+Run by ``bench/run.py`` (``make bench``) or alone: ``python bench/proofs.py
+[--quick]``.  Measures, in one run:
+
+* ``analyze`` and optimized-vs-unoptimized ``equiv`` on every expression of
+  tests/data/expressions.txt (libpcap-compiled, 10–600 instructions) and on
+  the container seccomp profile when libseccomp is here;
+* a 4,096-instruction socket program (a long, realistic host filter) and a
+  4,096-instruction random program, valid by construction;
+* a chain of 2,000 diamonds (2^2000 paths);
+* alongside each, naive path enumeration (one solver call per path), which
+  gives up after a time budget — the reason state merging exists.
+
+Targets (issue 3): median under 1 s for the real filters, under 10 s for
+any of the 4,096-instruction programs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from bpfcheck import Program, analyze, equivalent, validate  # noqa: E402
+from bpfcheck.errors import ValidationError  # noqa: E402
+
+NAIVE_BUDGET = 10.0   # seconds per program for path enumeration
+
+
+def expressions():
+    path = os.path.join(HERE, "..", "tests", "data", "expressions.txt")
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+
+
+# --- big programs ------------------------------------------------------------
+def host_filter(n_hosts: int) -> Program:
+    """``host A or host B or ...`` unoptimized: libpcap's own long filters."""
+    from bpfcheck.oracles.libpcap import compile as compile_expr
+    hosts = " or ".join(f"host 10.{i // 250}.{i % 250}.{(i * 7) % 250 + 1}" for i in range(n_hosts))
+    return compile_expr(hosts, optimize=False)
+
+
+def long_host_filter(size: int = 4096) -> Program:
+    """The longest host filter that fits in ``size`` instructions."""
+    lo, hi = 1, 400
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(host_filter(mid)) <= size:
+            lo = mid
+        else:
+            hi = mid - 1
+    return host_filter(lo)
+
+
+def random_program(size: int, seed: int = 1) -> Program:
+    """A random socket program of exactly ``size`` instructions, valid by
+    construction: loads, ALU, forward jumps, stores before loads, one ret
+    every few dozen instructions so every part stays reachable."""
+    rng = random.Random(seed)
+    insns = []
+    written = False
+    for pc in range(size - 1):
+        room = size - pc - 2
+        r = rng.random()
+        if r < 0.25:
+            insns.append((rng.choice([0x20, 0x28, 0x30]), 0, 0, rng.randrange(64)))
+        elif r < 0.35:
+            insns.append((0x50, 0, 0, rng.randrange(16)))          # ldb [x + k]
+        elif r < 0.40:
+            insns.append((0xB1, 0, 0, rng.choice([0, 14])))       # ldx 4*([k]&0xf)
+        elif r < 0.60 and room > 0:
+            k = rng.randrange(256)
+            insns.append((rng.choice([0x15, 0x25, 0x35, 0x45]), rng.randrange(min(room, 30) + 1),
+                          rng.randrange(min(room, 30) + 1), k))
+        elif r < 0.70:
+            insns.append((rng.choice([0x04, 0x14, 0x54, 0x44, 0x64, 0x74, 0xA4]), 0, 0, rng.randrange(32)))
+        elif r < 0.75:
+            insns.append((0x02, 0, 0, 0))
+            written = True
+        elif r < 0.78 and written:
+            insns.append((0x60, 0, 0, 0))
+        elif r < 0.80:
+            insns.append((0x06, 0, 0, rng.choice([0, 0xFFFF, 0x40000])))
+        else:
+            insns.append((rng.choice([0x07, 0x87, 0x0C, 0x1C]), 0, 0, 0))
+    insns.append((0x16, 0, 0, 0))
+    program = Program(insns)
+    try:
+        validate(program)
+    except ValidationError:   # a load of M[0] on a path that skipped the store
+        return random_program(size, seed + 1)
+    return program
+
+
+def diamond_chain(n: int = 2000) -> Program:
+    """``n`` diamonds in a row: test a packet byte, set X one way or the
+    other, join — 2**n paths.  libpcap's dialect takes any length."""
+    insns = []
+    for i in range(n):
+        insns += [(0x30, 0, 0, i % 1500),            # ldb [i]
+                  (0x15, 0, 1, i & 0xFF),            # jeq #i, next, skip
+                  (0x01, 0, 0, i)]                   # ldx #i   (the other side keeps X)
+    insns += [(0x87, 0, 0, 0), (0x54, 0, 0, 1), (0x15, 0, 1, 1), (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)]
+    return Program(insns)
+
+
+# --- naive path enumeration, for comparison -------------------------------------
+def naive_paths(program: Program, target: str, budget: float = NAIVE_BUDGET):
+    """Enumerate paths depth-first, one solver question per complete path.
+    Returns (paths checked, finished?, seconds)."""
+    from bpfcheck.domains.z3dom import Z3, and_all
+    from bpfcheck.semantics import TABLES
+    from bpfcheck.symbolic.inputs import SymbolicInputs
+    import z3
+
+    inputs = SymbolicInputs(target)
+    env = inputs.env(target)
+    table = TABLES[target]
+    solver = z3.Solver()
+    solver.add(*inputs.constraints)
+    start = time.monotonic()
+    checked = 0
+    stack = [(0, True, 0, 0, (0,) * 16)]
+    while stack:
+        if time.monotonic() - start > budget:
+            return checked, False, time.monotonic() - start
+        pc, cond, a, x, mem = stack.pop()
+        effect = table[program[pc][0]](program[pc], a, x, mem, Z3, env)
+        live = cond
+        for guard in effect.guards:
+            stack_cond = and_all(live, guard.cond)
+            if stack_cond is not False:
+                checked += 1
+                solver.check(z3.BoolVal(stack_cond) if isinstance(stack_cond, bool) else stack_cond)
+            live = and_all(live, Z3.not_(guard.cond))
+        if live is False:
+            continue
+        a = a if effect.a is None else effect.a
+        x = x if effect.x is None else effect.x
+        if effect.store is not None:
+            mem = mem[:effect.store[0]] + (effect.store[1],) + mem[effect.store[0] + 1:]
+        flow = effect.flow
+        if flow is None:
+            stack.append((pc + 1, live, a, x, mem))
+        elif flow[0] == "goto":
+            stack.append((pc + 1 + flow[1], live, a, x, mem))
+        elif flow[0] == "jump":
+            stack.append((pc + 1 + flow[3], and_all(live, Z3.not_(flow[1])), a, x, mem))
+            stack.append((pc + 1 + flow[2], and_all(live, flow[1]), a, x, mem))
+        else:
+            checked += 1
+            solver.check(z3.BoolVal(live) if isinstance(live, bool) else live)
+    return checked, True, time.monotonic() - start
+
+
+# --- measuring ----------------------------------------------------------------------
+def timed(fn):
+    start = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - start
+
+
+def bench_real_filters(quick: bool):
+    from bpfcheck.oracles.libpcap import compile as compile_expr
+    exprs = expressions()[: 40 if quick else None]
+    analyze_times, equiv_times, sizes = [], [], []
+    unknown = 0
+    for expr in exprs:
+        try:
+            opt, unopt = compile_expr(expr), compile_expr(expr, optimize=False)
+        except Exception:
+            continue
+        result, dt = timed(lambda: analyze(unopt, "pcap", timeout=60))
+        analyze_times.append(dt)
+        sizes.append(len(unopt))
+        outcome, dt = timed(lambda: equivalent(opt, unopt, "pcap", timeout=60))
+        equiv_times.append(dt)
+        unknown += outcome.status == "unknown"
+    print(f"Real filters: {len(sizes)} libpcap-compiled expressions, {min(sizes)}..{max(sizes)} instructions "
+          f"(unoptimized), target pcap")
+    for name, times in (("analyze", analyze_times), ("equiv optimized vs unoptimized", equiv_times)):
+        times = sorted(times)
+        print(f"  {name:32s} median {statistics.median(times):6.3f} s   p90 {times[int(len(times) * .9)]:6.3f} s"
+              f"   max {times[-1]:6.3f} s")
+    print(f"  equivalence unknowns: {unknown}")
+    return statistics.median(analyze_times)
+
+
+def bench_seccomp_profile():
+    path = os.path.join(HERE, "..", "tests", "seccomp", "data", "container.json")
+    try:
+        from bpfcheck.seccomp.oci import compile_profile_file
+        program = compile_profile_file(path)
+    except Exception as e:   # no libseccomp here
+        print(f"  container seccomp profile: skipped ({e})")
+        return
+    result, dt = timed(lambda: analyze(program, "seccomp", timeout=60))
+    print(f"  container seccomp profile ({len(program)} instructions): analyze {dt:.2f} s, "
+          f"verdicts {len(result.verdicts.ranges)} ranges")
+
+
+def bench_big(label: str, program: Program, target: str):
+    result, dt = timed(lambda: analyze(program, target, timeout=120))
+    exact = "exact" if result.verdicts.exact else f"bounds ({result.verdicts.reason})"
+    print(f"  {label} ({len(program)} instructions, {target}): analyze {dt:6.2f} s — "
+          f"{len(result.dead)} dead, {len(result.findings)} findings, verdicts {exact}")
+    other = Program(list(program[:-1]) + [(0x06, 0, 0, 0x12345)])   # a different final return
+    outcome, dt2 = timed(lambda: equivalent(program, other, target, timeout=120))
+    print(f"  {label}: equiv against a variant {dt2:6.2f} s ({outcome.status})")
+    paths, finished, dt3 = naive_paths(program, target)
+    state = "finished" if finished else f"gave up after {dt3:.0f} s"
+    print(f"  {label}: naive path enumeration checked {paths} paths, {state}")
+    return dt
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a subset, for a smoke run")
+    args = parser.parse_args(argv)
+    print("Proof timings (z3, one formula per program with state merged at joins)")
+    median = bench_real_filters(args.quick)
+    bench_seccomp_profile()
+    print("Big programs")
+    worst = 0.0
+    worst = max(worst, bench_big("long host filter", long_host_filter(4096), "socket"))
+    worst = max(worst, bench_big("random program", random_program(4096), "socket"))
+    bench_big("2,000-diamond chain", diamond_chain(2000 if not args.quick else 300), "pcap")
+    print(f"Targets: median of real filters {median:.3f} s (target < 1 s: {'met' if median < 1 else 'MISSED'}); "
+          f"slowest 4,096-instruction program {worst:.2f} s (target < 10 s: {'met' if worst < 10 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()
