@@ -19,7 +19,7 @@ from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RUL
                          RULE_OUT_OF_BOUNDS)
 from ..symbolic.executor import RULE_LOOP_BOUND
 from ..errors import ExecutionError
-from .explore import explore
+from .explore import explore, fire_loads_out_of_bounds
 from .outcome import Finding, Witness
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
 
@@ -160,6 +160,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         if e.rule is not None and e.rule != RULE_LOOP_BOUND:
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
+    settled.settle_by_replay(guards)
     settled.settle_all(guards, batched=True)
     findings: List[Finding] = []
     for key in sorted(guards):
@@ -226,6 +227,7 @@ class _Settler:
         self.session = session
         self.role = role
         self.results: Dict[object, Tuple[str, Optional[str]]] = {}
+        self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
 
     def settle_all(self, conds: Dict[object, object], batched: bool = False) -> None:
         """Settle every condition.  ``batched`` asks about many at once
@@ -278,14 +280,30 @@ class _Settler:
         except ExecutionError:
             return set()
         seen = {("reach", pc) for pc in trace.path}
+        for pc in trace.path:
+            self.reaching.setdefault(pc, (value, ctx))
         if trace.rule is not None:
             seen.add(("guard", trace.rule_pc, trace.rule))
+        machine = self.session.machines[self.role]
         wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
         if wanted:
-            found = explore(self.session.machines[self.role], [(value, ctx)], wanted,
-                            budget=self.EXPLORE_BUDGET)
+            found = explore(machine, [(value, ctx)], wanted, budget=self.EXPLORE_BUDGET)
+            for pc, reached_by in found.items():
+                self.reaching.setdefault(pc, reached_by)
             seen |= {("reach", pc) for pc in found}
+        guards = [key for key in open_ if key[0] == "guard" and key not in seen]
+        if guards:
+            seen |= set(fire_loads_out_of_bounds(machine, self.reaching, guards, self.EXPLORE_BUDGET))
         return seen
+
+    def settle_by_replay(self, conds) -> None:
+        """Settle out-of-bounds guards from inputs already known to reach
+        their instruction, before asking the solver anything."""
+        wanted = [key for key, cond in conds.items() if key not in self.results and key[0] == "guard"]
+        found = fire_loads_out_of_bounds(self.session.machines[self.role], self.reaching, wanted,
+                                         self.EXPLORE_BUDGET)
+        for key in found:
+            self.results[key] = (SAT, None)
 
     def _one_by_one(self, open_, batch) -> None:
         for key, cond in batch.items():

@@ -150,3 +150,52 @@ def explore(machine: Machine, seeds: List[Input], wanted: Set[int], budget: floa
             if time.monotonic() > deadline:
                 break
     return found
+
+
+def fire_loads_out_of_bounds(machine: Machine, reaching: Dict[int, Input], wanted, budget: float = 5.0,
+                             ) -> Dict[tuple, Input]:
+    """``("guard", pc, rule)`` keys of out-of-bounds loads shown to fire by
+    cutting an input that reaches ``pc`` just short of the bytes it loads."""
+    from ..semantics import RULE_OUT_OF_BOUNDS
+    found: Dict[tuple, Input] = {}
+    if machine.target == "seccomp":
+        return found
+    deadline = time.monotonic() + budget
+    for key in wanted:
+        _, pc, rule = key
+        if rule != RULE_OUT_OF_BOUNDS or pc not in reaching or time.monotonic() > deadline:
+            continue
+        packet, ctx = reaching[pc]
+        position = _load_position(machine, packet, ctx, pc)
+        if position is None or position[0] + position[1] - 1 > len(packet) or position[0] < 0:
+            continue
+        cut = packet[:position[0] + position[1] - 1]
+        try:
+            trace = machine.trace(cut, ctx) if ctx is not None else machine.trace(cut)
+        except ExecutionError:
+            continue
+        if trace.rule == rule and trace.rule_pc == pc:
+            found[key] = (cut, ctx)
+    return found
+
+
+def _load_position(machine: Machine, packet: bytes, ctx: Optional[Context], pc: int):
+    """Where the load at ``pc`` reads, on this input."""
+    record = _Recording()
+    if machine.target == "pcap":
+        wire = len(packet) if ctx is None or ctx.len is None else max(ctx.len, len(packet))
+        env = _RecordingPcapInput(packet, wire, record)
+    else:
+        env = _RecordingSocketInput(packet, ctx or Context(), record)
+    seen = [None]
+
+    def observe(at, insn, effect, a):
+        if at == pc:
+            seen[0] = record.last
+        record.last = None
+
+    try:
+        machine.observe(env, observe)
+    except ExecutionError:
+        return None
+    return seen[0]
