@@ -162,13 +162,18 @@ def kept_bytes(verdict: int, caplen: int) -> int:
 
 
 def _chunks(reader, size: int):
-    """Records in lists of ``size`` at most, never mixing link types."""
+    """Records in lists of ``size`` at most (and about MAX_BATCH_BYTES of
+    data), never mixing link types."""
+    from .pcapio import MAX_BATCH_BYTES
     chunk: list = []
+    room = MAX_BATCH_BYTES
     for record in reader:
-        if chunk and (len(chunk) >= size or record.linktype != chunk[0].linktype):
+        if chunk and (len(chunk) >= size or room <= 0 or record.linktype != chunk[0].linktype):
             yield chunk
             chunk = []
+            room = MAX_BATCH_BYTES
         chunk.append(record)
+        room -= len(record.data)
     if chunk:
         yield chunk
 

@@ -79,3 +79,10 @@ class ValidationError(BpfcheckError, ValueError):
         self.target = target
         where = f"instruction {pc}: " if pc is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class ResourceLimit(BpfcheckError, RuntimeError):
+    """A limit the user set (solver memory, time) was reached before an
+    answer: the answer is unknown, not wrong (exit code 3)."""
+
+    exit_code = 3

@@ -50,6 +50,18 @@ def program_from_bytes(data: bytes, fmt: Optional[str] = None, name: str = "inpu
     """Decode a program from file contents in ``fmt`` (``None``: detect;
     ``"raw"``: the kernel's binary array)."""
     from .formats import parse
+    if fmt is None and looks_binary(data) and len(data) % 8:
+        # Neither reading fits: say where the text stops being text.
+        nul = data.find(b"\0")
+        try:
+            data.decode("utf-8")
+            bad = nul
+        except UnicodeDecodeError as e:
+            bad = e.start if nul < 0 else min(nul, e.start)
+        what = "a NUL byte" if bad == nul else f"byte 0x{data[bad]:02x}, not UTF-8,"
+        raise ParseError(f"{name} is not raw struct sock_filter bytes ({len(data)} bytes is not a "
+                         f"multiple of 8) and not text either ({what} at byte {bad})",
+                         data[:bad].count(b"\n") + 1)
     if fmt == "raw" or (fmt is None and looks_binary(data)):
         return Program.from_bytes(data)
     try:

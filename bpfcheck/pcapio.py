@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import sys
 import tempfile
@@ -47,6 +48,9 @@ MAX_CAPLEN = 262144
 MAX_BLOCK = MAX_CAPLEN + 1024 * 1024
 #: bytes asked of the operating system per read.
 DEFAULT_CHUNK = 1 << 20
+#: captured bytes per batch of :meth:`CaptureReader.batches`: the record
+#: count alone would let 65536 records of 256 KiB make a 16 GiB batch.
+MAX_BATCH_BYTES = 32 << 20
 NSEC = 1_000_000_000
 
 # ---------------------------------------------------------------- linktypes
@@ -94,7 +98,9 @@ def linktype_number(value: Union[str, int]) -> int:
     for prefix in ("DLT_", "LINKTYPE_"):
         if key.startswith(prefix):
             key = key[len(prefix):]
-    if key.isdigit():
+    if key.isascii() and key.isdigit():
+        if len(key.lstrip("0")) > 5:
+            raise ValueError(f"link type {value[:20]!r} is outside 0..65535")
         return linktype_number(int(key))
     number = LINKTYPES.get(key, _ALIASES.get(key))
     if number is None:
@@ -173,13 +179,17 @@ class _Window:
     the stream, and no seeking is needed (pipes and stdin work).
     """
 
-    __slots__ = ("read", "chunk", "buf", "pos", "base", "eof")
+    __slots__ = ("read", "chunk", "buf", "pos", "base", "eof", "seek", "size")
 
-    def __init__(self, f, chunk: int):
+    def __init__(self, f, chunk: int, seekable: bool = False):
         # read1 returns what one system call gives, so a live pipe
         # (tcpdump -w - | bpfcheck) is not held up waiting for a full chunk.
         self.read = getattr(f, "read1", None) or f.read
         self.chunk = chunk
+        # A regular file we opened ourselves is skipped through by seeking:
+        # a block claiming gigabytes costs no reading.
+        self.seek = f.seek if seekable else None
+        self.size = (lambda: os.fstat(f.fileno()).st_size) if seekable else None
         self.buf = b""
         self.pos = 0
         self.base = 0
@@ -231,6 +241,18 @@ class _Window:
             n -= have
             self.base += len(self.buf)
             self.buf, self.pos = b"", 0
+            if self.seek is not None and n > self.chunk:
+                start = self.base
+                try:
+                    target = min(start + n, self.size())     # asked now: the file may be growing
+                    self.seek(target)
+                except OSError as e:
+                    raise CaptureError(f"cannot read the capture: {e.strerror or e}") from None
+                self.base = target
+                if target - start < n:          # the file ends inside what was to be skipped
+                    self.eof = True
+                    return False
+                return True
             if self.eof or not self.fill(min(n, self.chunk)):
                 return False
 
@@ -251,6 +273,15 @@ def _open(source: Source):
     if not hasattr(source, "read"):
         raise TypeError(f"expected a path, '-' or a binary file object, got {type(source).__name__}")
     return source, False
+
+
+def _is_regular(f) -> bool:
+    """Whether ``f`` is a regular file (one that can be skipped through by
+    seeking), not a pipe, a device or anything unusual."""
+    try:
+        return stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
 
 
 # ---------------------------------------------------------------- pcap
@@ -310,7 +341,7 @@ class CaptureReader:
         self.snaplen: Optional[int] = None
         self.nanosecond = False
         self.version: Optional[Tuple[int, int]] = None
-        self._win = _Window(self._file, chunk)
+        self._win = _Window(self._file, chunk, self._owned and _is_regular(self._file))
         self._started = False
         try:
             self._read_file_header()
@@ -337,16 +368,21 @@ class CaptureReader:
             return self._pcap_records()
         return self._pcapng_records()
 
-    def batches(self, batch_size: int = 65536) -> Iterator[Tuple[int, List[Tuple[bytes, int]]]]:
+    def batches(self, batch_size: int = 65536, max_bytes: int = MAX_BATCH_BYTES
+                ) -> Iterator[Tuple[int, List[Tuple[bytes, int]]]]:
         """``(linktype, [(data, wirelen), ...])`` lists of up to ``batch_size``
-        records; a batch never mixes link types (a pcapng file with several
-        interfaces starts a new batch when the link type changes)."""
+        records holding about ``max_bytes`` of packet data at most (a batch
+        ends after the record that reaches it); a batch never mixes link
+        types (a pcapng file with several interfaces starts a new batch when
+        the link type changes)."""
         if not (isinstance(batch_size, int) and batch_size > 0):
             raise ValueError(f"batch_size={batch_size!r} must be a positive int")
+        if not (isinstance(max_bytes, int) and max_bytes > 0):
+            raise ValueError(f"max_bytes={max_bytes!r} must be a positive int")
         self._claim()
         if self.format == "pcap":
-            return self._pcap_batches(batch_size)
-        return self._pcapng_batches(batch_size)
+            return self._pcap_batches(batch_size, max_bytes)
+        return self._pcapng_batches(batch_size, max_bytes)
 
     def _claim(self) -> None:
         # One pass over one stream: two live iterators would interleave
@@ -470,7 +506,7 @@ class CaptureReader:
                                win.base + pos))
             pos = stop
 
-    def _pcap_batches(self, batch_size: int):
+    def _pcap_batches(self, batch_size: int, max_bytes: int):
         # The hot path: one struct call (skipping the timestamp with pad
         # bytes), one slice and one tuple per record, all on locals; the
         # buffer bookkeeping runs only when the buffer runs dry.
@@ -484,6 +520,7 @@ class CaptureReader:
         while not done:
             batch: List[Tuple[bytes, int]] = []
             append = batch.append
+            room = max_bytes
             for _ in repeat(None, batch_size):
                 start = pos + 16
                 if start > end:
@@ -508,6 +545,9 @@ class CaptureReader:
                     stop = start + incl
                 append((buf[start:stop], orig))
                 pos = stop
+                room -= incl
+                if room <= 0:
+                    break
             if not done:
                 win.pos = pos
             self.records += len(batch)
@@ -744,11 +784,12 @@ class CaptureReader:
                 index, linktype, data, orig, ts, offset = item
                 yield Record(data, orig, linktype, ts, index, self.records, offset)
 
-    def _pcapng_batches(self, batch_size: int):
+    def _pcapng_batches(self, batch_size: int, max_bytes: int):
         win = self._win
         maxcap = self.max_caplen
         batch: List[Tuple[bytes, int]] = []
         current = None
+        room = max_bytes
         while True:
             if self._pending is None:
                 head, tail, ifaces = self._fast_epbs()
@@ -764,14 +805,15 @@ class CaptureReader:
                             or incl > maxcap or incl > blen - 32 or tail(buf, stop - 4)[0] != blen):
                         break
                     linktype = linktypes[local]
-                    if linktype != current or len(batch) >= batch_size:
+                    if linktype != current or len(batch) >= batch_size or room <= 0:
                         if batch:
                             self._blocks += count
                             self.records += count
                             count = 0
                             win.pos = pos
                             yield current, batch
-                        batch, current = [], linktype
+                        batch, current, room = [], linktype, max_bytes
+                    room -= incl
                     batch.append((buf[pos + 28:pos + 28 + incl], orig))
                     count += 1
                     pos = stop
@@ -785,10 +827,11 @@ class CaptureReader:
                 return
             if item is not True:
                 _index, linktype, data, orig, _ts, _offset = item
-                if linktype != current or len(batch) >= batch_size:
+                if linktype != current or len(batch) >= batch_size or room <= 0:
                     if batch:
                         yield current, batch
-                    batch, current = [], linktype
+                    batch, current, room = [], linktype, max_bytes
+                room -= len(data)
                 batch.append((data, orig))
 
 

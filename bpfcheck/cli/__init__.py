@@ -93,6 +93,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 def report_error(e: BpfcheckError, want_json: bool) -> int:
     message = " ".join(str(e).split()) or type(e).__name__
     if want_json:
-        print(json.dumps({"status": "error", "message": message, "kind": type(e).__name__}))
-    print(f"bpfcheck: error: {message}", file=sys.stderr)
+        obj = {"status": "error", "message": message, "kind": type(e).__name__}
+        if e.exit_code == 3:             # a limit reached: no answer, and why
+            obj.update(status="unknown", reason=message)
+        print(json.dumps(obj))
+    print(f"bpfcheck: {'unknown' if e.exit_code == 3 else 'error'}: {message}", file=sys.stderr)
     return e.exit_code if e.exit_code in (1, 2, 3) else 2

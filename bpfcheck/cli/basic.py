@@ -85,8 +85,7 @@ def cmd_fmt(args) -> int:
 
 
 def _write_output(path: str, data: bytes) -> None:
-    from ..atomic import write_atomic
-    write_atomic(path, data)
+    common.write_output(path, data)
 
 
 # --- validate ---------------------------------------------------------------

@@ -42,6 +42,24 @@ def load_program_arg(args, attr: str = "file"):
                         optimize=not getattr(args, "unoptimized", False))
 
 
+def seconds(text: str):
+    """``--timeout S``: a positive number of seconds; ``inf`` is no limit (None)."""
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, found {text!r}") from None
+    if value == float("inf"):
+        return None
+    if not value > 0:            # also refuses NaN
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
+    return value
+
+
+def add_timeout_argument(parser, default=None, help="seconds per solver question (default: no limit)"):
+    parser.add_argument("--timeout", type=seconds, default=default, metavar="S", help=help)
+
+
 def parse_int(text: str, what: str) -> int:
     try:
         return int(text, 0)
@@ -77,6 +95,31 @@ def parse_context(specs) -> Context:
         return Context(**fields)
     except ValueError as e:
         raise UsageError(f"--ctx: {e}") from None
+
+
+def write_output(path: str, data) -> None:
+    """Write a result file atomically; a path that cannot be written (a
+    directory, a missing folder, no permission) is a usage error."""
+    from ..atomic import write_atomic
+    try:
+        write_atomic(path, data)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def check_output_path(path: str, option: str, directory: bool = False) -> None:
+    """Refuse an output path that cannot be written before any work is done."""
+    import os
+    if not path:
+        raise UsageError(f"{option}: give a path")
+    parent = os.path.dirname(os.path.abspath(path))
+    if directory:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise UsageError(f"{option} {path}: exists and is not a directory")
+    elif os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory; name a file")
+    if not os.path.isdir(parent):
+        raise UsageError(f"{option} {path}: no directory {parent}")
 
 
 def emit_json(obj: Dict[str, Any]) -> None:

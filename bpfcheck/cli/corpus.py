@@ -39,8 +39,7 @@ def register(sub) -> None:
     run.add_argument("--html", metavar="DIR", help="write the HTML report into this directory")
     run.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                      help="cases run in N processes (default: one per CPU)")
-    run.add_argument("--timeout", type=float, default=30.0, metavar="S",
-                     help="seconds per solver question (default 30)")
+    common.add_timeout_argument(run, 30.0, help="seconds per solver question (default 30)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on standard error")
     common.add_json_argument(run)
     run.set_defaults(handler=cmd_corpus_run)
@@ -59,6 +58,11 @@ def cmd_corpus_run(args) -> int:
         raise UsageError(f"corpus run: {args.directory}: no such directory")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("corpus run: -j needs a positive number of processes")
+    # Output paths are checked before the run, not found unwritable after it.
+    if args.junit:
+        common.check_output_path(args.junit, "--junit")
+    if args.html:
+        common.check_output_path(args.html, "--html", directory=True)
     paths = find_cases(args.directory)
     if not paths:
         raise UsageError(f"corpus run: no case files under {args.directory} "

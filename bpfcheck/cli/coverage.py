@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--case", metavar="C", help="measure a corpus case's inputs instead")
     p.add_argument("--context", choices=("capture", "afunix"), default="capture", help=CONTEXT_HELP)
     p.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 when edge coverage is below PCT")
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per solver question")
+    common.add_timeout_argument(p, help="seconds per solver question")
     common.add_json_argument(p)
     p.set_defaults(handler=cmd_cover)
 
@@ -41,7 +41,7 @@ def register(sub) -> None:
                    "with its verdict")
     p.add_argument("--name", help="the case's name (default: from the output file)")
     p.add_argument("--context", choices=("capture", "afunix"), default="capture", help=CONTEXT_HELP)
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per solver question")
+    common.add_timeout_argument(p, help="seconds per solver question")
     common.add_json_argument(p)
     p.set_defaults(handler=cmd_gen)
 
@@ -84,11 +84,10 @@ def _capture_inputs(args):
     from ..pcapio import read_packets
     if args.target == "seccomp":
         raise UsageError("seccomp inputs are syscalls: measure them with --case C")
-    out = []
-    for record in read_packets(args.pcap):
-        out.append((record.data, cov.run_context(args.target, args.context, record.data, record.wirelen,
-                                                 record.linktype)))
-    return out
+    # A generator: the capture is streamed through the measurement, never held whole.
+    return ((record.data, cov.run_context(args.target, args.context, record.data, record.wirelen,
+                                          record.linktype))
+            for record in read_packets(args.pcap))
 
 
 def _case_inputs(args):

@@ -55,14 +55,25 @@ def register(sub) -> None:
 
 
 def _add_solver_arguments(p) -> None:
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="seconds per solver question (default: no limit)")
+    common.add_timeout_argument(p)
+    p.add_argument("--max-memory", type=int, default=None, metavar="MB",
+                   help="memory the solver may use, in MB (default: no limit); a question "
+                   "that needs more is unknown (exit 3)")
     p.add_argument("--ctx", action="append", metavar="FIELD=VALUE",
                    help="pin socket metadata instead of letting it range freely "
                    "(e.g. --ctx has_device=1,link_header=0,network_header=14)")
 
 
+def _limits(args) -> None:
+    """Check --max-memory and apply it to every solver of this run."""
+    from ..domains.z3dom import set_max_memory
+    if args.max_memory is not None and args.max_memory < 1:
+        raise UsageError(f"--max-memory must be a positive number of MB, not {args.max_memory}")
+    set_max_memory(args.max_memory)
+
+
 def _fixed(args):
+    _limits(args)
     fixed = {}
     for spec in args.ctx or ():
         for item in spec.split(","):
@@ -201,7 +212,10 @@ def _write_witnesses(path, witnesses, target, linktype="EN10MB") -> None:
     if target == "seccomp":
         raise UsageError("--witness writes packets; seccomp witnesses are syscalls (see --json)")
     from ..pcapio import PcapWriter, linktype_number
-    linktype = linktype_number(linktype)
+    try:
+        linktype = linktype_number(linktype)
+    except ValueError as e:
+        raise UsageError(f"--witness: {e}") from None
     try:
         with PcapWriter(path, linktype=linktype, atomic=True) as writer:
             for w in witnesses:

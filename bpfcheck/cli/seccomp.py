@@ -89,8 +89,7 @@ def _policy_arguments(p) -> None:
 
 
 def _solver_arguments(p) -> None:
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="seconds per solver question (default: no limit)")
+    common.add_timeout_argument(p)
     common.add_json_argument(p)
 
 
@@ -106,8 +105,7 @@ def cmd_explain(args) -> int:
     policy, source = _policy(args)
     result = explain(policy, args.arch, args.timeout, source)
     if args.html:
-        from ..atomic import write_atomic
-        write_atomic(args.html, explanation_html(result) + "\n")
+        common.write_output(args.html, explanation_html(result) + "\n")
     if args.json:
         common.emit_json({"status": "ok" if result.proved else "unknown", **result.to_json()})
     else:
@@ -192,9 +190,8 @@ def cmd_compile(args) -> int:
 
 
 def _write(path, program, fmt) -> None:
-    from ..atomic import write_atomic
     data = program.to_bytes() if fmt == "raw" else program.format(fmt, canonical=True).rstrip("\n") + "\n"
-    write_atomic(path, data)
+    common.write_output(path, data)
 
 
 # --- dump ----------------------------------------------------------------------------------------
@@ -202,9 +199,8 @@ def cmd_dump(args) -> int:
     from ..seccomp.live import dump_filters
     filters = dump_filters(args.pid)
     if args.save:
-        from ..atomic import write_atomic
         for i, f in enumerate(filters):
-            write_atomic(f"{args.save}.{i}.bpf", f.to_bytes())
+            common.write_output(f"{args.save}.{i}.bpf", f.to_bytes())
     if args.json:
         common.emit_json({"status": "ok", "pid": args.pid, "filters": [
             {"index": i, "instructions": len(f), "hex": f.to_bytes().hex(),

@@ -112,13 +112,44 @@ def or_all(conds):
     return parts[0] if len(parts) == 1 else z3.Or(*parts)
 
 
-def make_solver(timeout=None, rlimit=None) -> z3.Solver:
-    """Every solver bpfcheck uses: seeds pinned so answers are reproducible."""
+#: megabytes of memory a solver may use when ``make_solver`` is not told
+#: (None: no cap); ``--max-memory MB`` on the command line sets it
+_MAX_MEMORY = [None]
+
+
+def set_max_memory(megabytes) -> None:
+    """The memory cap, in MB, of every solver made from now on (None lifts it).
+
+    z3 counts its whole allocator against the cap, so it must exceed what
+    z3 already holds (a few tens of MB); beyond it a query answers unknown
+    ("max. memory exceeded") instead of growing."""
+    if megabytes is not None and (isinstance(megabytes, bool) or not isinstance(megabytes, int)
+                                  or megabytes < 1):
+        raise ValueError(f"max_memory={megabytes!r} must be a positive number of MB")
+    _MAX_MEMORY[0] = megabytes
+
+
+def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:
+    """Every solver bpfcheck uses: seeds pinned so answers are reproducible.
+
+    ``timeout`` in seconds and ``max_memory`` in MB (default: the cap of
+    :func:`set_max_memory`) make a query that needs more answer unknown."""
     solver = z3.SolverFor("QF_ABV")
-    params = {"random_seed": 0}
-    if timeout is not None:
-        params["timeout"] = max(1, int(timeout * 1000))
+    params = limit_params(timeout, max_memory)
     if rlimit is not None:
         params["rlimit"] = int(rlimit)
     solver.set(**params)
     return solver
+
+
+def limit_params(timeout=None, max_memory=None) -> dict:
+    """z3 parameters for a time limit in seconds (None or infinite: none;
+    z3 counts milliseconds in 32 bits) and a memory cap in MB (default:
+    :func:`set_max_memory`'s), with the seed pinned."""
+    params = {"random_seed": 0}
+    if timeout is not None and timeout == timeout and timeout != float("inf"):
+        params["timeout"] = min(max(1, int(timeout * 1000)), 0xFFFFFFFF)
+    max_memory = _MAX_MEMORY[0] if max_memory is None else max_memory
+    if max_memory is not None:
+        params["max_memory"] = int(max_memory)
+    return params

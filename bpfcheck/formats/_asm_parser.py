@@ -12,7 +12,7 @@ from .. import isa
 from ..errors import ParseError
 from ..program import Instruction, Program
 from ._asm_lexer import Token, tokenize
-from ._text import as_u32, line_of, quote, rest_of_line
+from ._text import LineIndex, as_u32, quote, rest_of_line
 
 NAME = "asm"
 
@@ -29,6 +29,7 @@ class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.tokens = tokenize(text)
+        self.lines = LineIndex(text)
         self.i = 0
         self.insns: list[list[int]] = []
         #: (instruction index, field, label token)
@@ -40,7 +41,7 @@ class _Parser:
         return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
 
     def line(self, tok: Token) -> int:
-        return line_of(self.text, tok.pos)
+        return self.lines(tok.pos)
 
     def fail(self, expected: str) -> ParseError:
         tok = self.peek()

@@ -7,6 +7,9 @@ number.  Nothing here knows about any particular format.
 
 from __future__ import annotations
 
+import bisect
+import re
+
 from ..errors import ParseError
 from ..isa import U32
 
@@ -33,6 +36,18 @@ def quote(found: str) -> str:
 def line_of(text: str, pos: int) -> int:
     """The 1-based line number of character offset ``pos``."""
     return text.count("\n", 0, pos) + 1
+
+
+class LineIndex:
+    """``line_of`` for many offsets of one text: a binary search each,
+    where counting newlines from the start every time would make reading
+    a long program quadratic."""
+
+    def __init__(self, text: str):
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def __call__(self, pos: int) -> int:
+        return bisect.bisect_left(self.newlines, pos) + 1
 
 
 def rest_of_line(text: str, pos: int) -> str:

@@ -19,7 +19,7 @@ import re
 
 from ..errors import ParseError
 from ..program import Instruction, Program
-from ._text import check_range, line_of, quote, rest_of_line, to_int
+from ._text import LineIndex, check_range, line_of, quote, rest_of_line, to_int
 
 NAME = "c"
 
@@ -93,6 +93,7 @@ class _Reader:
     def __init__(self, text: str):
         self.text = text
         self.tokens = _tokens(text)
+        self.lines = LineIndex(text)
         self.i = 0
 
     def peek(self, ahead: int = 0) -> _Token | None:
@@ -105,9 +106,9 @@ class _Reader:
             # Blame the line of the last token, not the blank lines after it.
             last = self.tokens[-1].pos if self.tokens else len(self.text)
             return ParseError(f"expected {expected}, found end of text",
-                              line=line_of(self.text, last), fmt=NAME)
+                              line=self.lines(last), fmt=NAME)
         return ParseError(f"expected {expected}, found {quote(rest_of_line(self.text, tok.pos))}",
-                          line=line_of(self.text, tok.pos), fmt=NAME)
+                          line=self.lines(tok.pos), fmt=NAME)
 
     def take(self, punct: str, expected: str) -> _Token:
         tok = self.peek()
@@ -134,7 +135,7 @@ class _Reader:
         base = 16 if digits[:2] in ("0x", "0X") else 8 if digits.startswith("0") else 10
         value = to_int(digits, base)
         self.i += 1
-        return check_range(value, limit, what, line_of(self.text, tok.pos), NAME)
+        return check_range(value, limit, what, self.lines(tok.pos), NAME)
 
 
 def _instruction(r: _Reader) -> Instruction:

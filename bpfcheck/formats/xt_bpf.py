@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..errors import ParseError
 from ..program import Instruction, Program
-from ._text import check_range, line_of, quote, to_int
+from ._text import LineIndex, check_range, quote, to_int
 
 NAME = "xt_bpf"
 
@@ -56,7 +56,8 @@ def parse(text: str) -> Program:
         pieces.append((pos, piece))
         pos += len(piece) + 1
     count_pos, count_text = pieces[0]
-    line = line_of(text, count_pos)
+    line_of = LineIndex(text)
+    line = line_of(count_pos)
     if "," not in text[start:end]:
         raise ParseError(f"expected 'count,code jt jf k,...', found {quote(text[start:end])}",
                          line=line, fmt=NAME)
@@ -66,7 +67,7 @@ def parse(text: str) -> Program:
         body.pop()          # a trailing comma, as bpf_asm prints
     insns = []
     for pos, piece in body:
-        line = line_of(text, pos)
+        line = line_of(pos)
         words = piece.split()
         if len(words) != 4:
             raise ParseError(f"expected 'code jt jf k' (four decimal numbers) between "
@@ -76,5 +77,5 @@ def parse(text: str) -> Program:
                                    for w, (what, limit) in zip(words, _FIELDS))))
     if len(insns) != count:
         raise ParseError(f"the count says {count} instructions but {len(insns)} follow",
-                         line=line_of(text, count_pos), fmt=NAME)
+                         line=line_of(count_pos), fmt=NAME)
     return Program(insns)

@@ -96,8 +96,10 @@ def linktype_value(linktype: Union[str, int]) -> int:
     name = linktype.strip()
     if name.upper().startswith("DLT_"):
         name = name[4:]
-    if name.isdigit():
-        return int(name)
+    if name.isascii() and name.isdigit():
+        if len(name) > 10:
+            raise UsageError(f"linktype={linktype}: not a DLT number")
+        return linktype_value(int(name))
     value = _load().pcap_datalink_name_to_val(name.encode())
     if value < 0:
         raise UsageError(f"unknown link type {linktype!r} (libpcap knows names such as "
@@ -114,6 +116,8 @@ def compile(expr: str, linktype: Union[str, int] = "EN10MB", optimize: bool = Tr
     dlt = linktype_value(linktype)
     if not isinstance(expr, str):
         raise UsageError(f"a filter expression is text, not {type(expr).__name__}")
+    if isinstance(snaplen, bool) or not isinstance(snaplen, int) or not 1 <= snaplen <= 0x7FFFFFFF:
+        raise UsageError(f"snaplen {snaplen!r}: expected 1..2147483647 bytes")
     with _lock:
         handle = lib.pcap_open_dead(dlt, snaplen)
         if not handle:

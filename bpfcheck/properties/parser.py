@@ -16,6 +16,13 @@ from . import ast
 
 MAX_LENGTH = 100_000
 MAX_DEPTH = 64    # each level costs a dozen Python frames
+#: the deepest tree accepted: a chain ``1 + 1 + ... + 1`` nests its
+#: operations without parentheses, and every consumer walks the tree
+#: recursively (a couple of frames per level)
+MAX_TREE_DEPTH = 256
+#: digits of the longest literal worth converting (2**64 has 20 decimal,
+#: 16 hex, 22 octal and 64 binary digits)
+_MAX_DIGITS = 64
 
 
 class PropertyError(ParseError):
@@ -97,6 +104,9 @@ class Parser:
         if kind != "end":
             raise PropertyError(f"unexpected {value!r} after a complete property", col)
         _need(node, "bool", self.tokens.items[0][2], "the property must be true or false")
+        if _tree_depth(node) > MAX_TREE_DEPTH:
+            raise PropertyError(f"more than {MAX_TREE_DEPTH} operations chained into one "
+                                "expression; split the property")
         return node
 
     def _enter(self, col):
@@ -224,7 +234,7 @@ class Parser:
     def _primary(self):
         kind, value, col = self.tokens.next()
         if kind == "num":
-            number = int(value, 0)
+            number = _number(value, col)
             if number >= 1 << 64:
                 raise PropertyError(f"{value} does not fit in 64 bits", col)
             return ast.Num(number)
@@ -247,10 +257,10 @@ class Parser:
         if name == "args":
             self.tokens.expect("[", "after 'args'")
             kind, text, icol = self.tokens.next()
-            if kind != "num" or not 0 <= int(text, 0) <= 5:
+            if kind != "num" or not 0 <= _number(text, icol) <= 5:
                 raise PropertyError(f"args[I] takes I in 0..5, found {text!r}", icol)
             self.tokens.expect("]", "to close args[")
-            return ast.Arg(int(text, 0))
+            return ast.Arg(_number(text, icol))
         if name == "ctx":
             self.tokens.expect(".", "after 'ctx'")
             kind, field, fcol = self.tokens.next()
@@ -270,7 +280,7 @@ class Parser:
             if kind != "num":
                 raise PropertyError(f"reaches(PC) takes an instruction number, found {text!r}", ncol)
             self.tokens.expect(")", "to close reaches(")
-            return ast.Reaches(int(text, 0), ncol)
+            return ast.Reaches(_number(text, ncol), ncol)
         if name == "matches":
             self.tokens.expect("(", "after 'matches'")
             kind, text, scol = self.tokens.next()
@@ -289,11 +299,37 @@ class Parser:
         size = 1
         if self.tokens.accept(":"):
             kind, text, scol = self.tokens.next()
-            if kind != "num" or int(text, 0) not in (1, 2, 4):
+            if kind != "num" or _number(text, scol) not in (1, 2, 4):
                 raise PropertyError(f"pkt[OFF:SIZE] takes SIZE 1, 2 or 4, found {text!r}", scol)
-            size = int(text, 0)
+            size = _number(text, scol)
         self.tokens.expect("]", "to close pkt[")
         return ast.Packet(offset, size)
+
+
+def _number(text: str, col: int) -> int:
+    """A ``num`` token's value: decimal, ``0x``, ``0b`` or ``0o``, as in Python.
+
+    Literals too long to fit in 64 bits are not converted (Python refuses
+    ints of more than 4,300 digits); they come back as 2**64, which every
+    caller rejects as too big.
+    """
+    digits = text[2:] if text[:2].lower() in ("0x", "0b", "0o") else text
+    if len(text) > 1 and text[0] == "0" and digits is text and text.strip("0"):
+        raise PropertyError(f"{text} has a leading zero: write decimal without it, "
+                            f"or octal as 0o{text.lstrip('0')}", col)
+    if len(digits.lstrip("0")) > _MAX_DIGITS:
+        return 1 << 64
+    return int(text, 0)
+
+
+def _tree_depth(root: ast.Node) -> int:
+    """How deep ``root`` nests, counted without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children())
+    return deepest
 
 
 def _unquote(token: str) -> str:

@@ -49,6 +49,9 @@ _ACTIONS = {
 }
 _OPS = {f"SCMP_CMP_{op}": op for op in libseccomp.COMPARE}
 _U64 = (1 << 64) - 1
+#: distinct rules beyond which a profile cannot become a filter the kernel
+#: takes (4096 instructions); libseccomp's cost grows faster than linearly
+MAX_RULES = 16384
 
 
 class ProfileError(BpfcheckError, ValueError):
@@ -81,7 +84,7 @@ def _arg(obj, where: str) -> ArgCmp:
         raise ProfileError(f"{where}: an argument rule must be an object")
     index, op = obj.get("index"), obj.get("op")
     value, two = obj.get("value", 0), obj.get("valueTwo", 0)
-    if not isinstance(index, int) or not 0 <= index <= 5:
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= 5:
         raise ProfileError(f"{where}: index {index!r} is not 0..5")
     if op not in _OPS:
         raise ProfileError(f"{where}: unknown op {op!r} (known: {', '.join(_OPS)})")
@@ -93,9 +96,15 @@ def _arg(obj, where: str) -> ArgCmp:
     return ArgCmp(index, _OPS[op], value)
 
 
-def _applies(entry: dict) -> bool:
+def _applies(entry: dict, where: str) -> bool:
     """Docker's conditions, for x86_64 and the default capabilities."""
     inc, exc = entry.get("includes") or {}, entry.get("excludes") or {}
+    for key, cond in (("includes", inc), ("excludes", exc)):
+        if not isinstance(cond, dict):
+            raise ProfileError(f"{where}.{key} must be an object such as {{\"arches\": [\"amd64\"]}}")
+        arches = cond.get("arches")
+        if arches is not None and not (isinstance(arches, list) and all(isinstance(a, str) for a in arches)):
+            raise ProfileError(f"{where}.{key}.arches must be a list of architecture names")
     if inc.get("caps") or inc.get("minKernel"):
         return False
     if inc.get("arches") and not {_arch_key(a) for a in inc["arches"]} & {"amd64", "x86_64"}:
@@ -113,13 +122,24 @@ def _arch_key(name: str) -> str:
 def _architectures(profile: dict) -> List[str]:
     arches = profile.get("architectures")
     if arches is None and profile.get("archMap"):
-        for entry in profile["archMap"]:
+        arch_map = profile["archMap"]
+        if not isinstance(arch_map, list) or not all(isinstance(e, dict) for e in arch_map):
+            raise ProfileError("archMap must be a list of objects with architecture and subArchitectures")
+        for entry in arch_map:
             if _arch_key(entry.get("architecture", "")) == NATIVE:
-                arches = [entry["architecture"], *entry.get("subArchitectures", [])]
+                arches = [entry["architecture"], *_names_list(entry.get("subArchitectures") or [])]
+    if arches is not None and not isinstance(arches, list):
+        raise ProfileError("architectures must be a list of names such as SCMP_ARCH_X86_64")
     arches = list(arches or [])
     if not all(isinstance(a, str) for a in arches):
         raise ProfileError("architectures must be a list of names such as SCMP_ARCH_X86_64")
     return arches
+
+
+def _names_list(value) -> list:
+    if not isinstance(value, list):
+        raise ProfileError("subArchitectures must be a list of names such as SCMP_ARCH_X86")
+    return value
 
 
 def rules_of(profile: dict) -> Compiled:
@@ -138,25 +158,37 @@ def rules_of(profile: dict) -> Compiled:
         where = f"syscalls[{i}]"
         if not isinstance(entry, dict):
             raise ProfileError(f"{where} must be an object")
-        if not _applies(entry):
+        if not _applies(entry, where):
             skipped.append(f"{where}: its includes/excludes do not apply to x86_64 with default capabilities")
             continue
         names = entry.get("names") or ([entry["name"]] if "name" in entry else [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ProfileError(f"{where}: names must be a list of system call names")
         action = _action(entry.get("action"), entry.get("errnoRet"), where)
-        conds = [_arg(a, f"{where}.args[{j}]") for j, a in enumerate(entry.get("args") or [])]
+        args = entry.get("args") or []
+        if not isinstance(args, list):
+            raise ProfileError(f"{where}.args must be a list of argument rules")
+        conds = [_arg(a, f"{where}.args[{j}]") for j, a in enumerate(args)]
         if action == default:
             skipped.append(f"{where}: action equals the default ({', '.join(names)})")
             continue
         indexes = [c.arg for c in conds]
         groups = [(c,) for c in conds] if len(set(indexes)) < len(indexes) else [tuple(conds)]
-        for name in names:
+        unknown = []
+        for name in dict.fromkeys(names):           # a name listed twice adds nothing
             if libseccomp.syscall_number(name, NATIVE) is None:
-                skipped.append(f"{where}: libseccomp does not know {name!r}")
+                unknown.append(name)
                 continue
             for group in groups:
                 rules.append(Rule(action, name, group))
+        if unknown:
+            shown = ", ".join(repr(n) for n in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            skipped.append(f"{where}: libseccomp does not know {shown}{more}")
+    rules = list(dict.fromkeys(rules))      # a repeated rule adds nothing (libseccomp merges it)
+    if len(rules) > MAX_RULES:
+        raise ProfileError(f"the profile makes {len(rules)} distinct rules; a seccomp filter holds at "
+                           f"most 4096 instructions, at least one per rule (limit {MAX_RULES})")
     return Compiled(Program([]), default, arches, rules, skipped)
 
 
@@ -185,6 +217,8 @@ def load_profile(data: bytes | str, name: str = "profile") -> dict:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise ProfileError(f"{name} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ProfileError(f"{name} is not a seccomp profile: JSON nested too deeply") from None
 
 
 def looks_like_profile(data: bytes) -> bool:

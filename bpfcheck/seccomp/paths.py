@@ -32,6 +32,11 @@ U32 = isa.U32
 #: paths per walk before giving up (a filter branching on many argument
 #: words multiplies them)
 MAX_PATHS = 2048
+#: symbolic conditions followed one inside the other on one path before
+#: giving up: the walk recurses at each (a few Python frames per level), and
+#: a profile with thousands of argument rules for one system call would
+#: otherwise exhaust the interpreter's stack
+MAX_NESTING = 150
 
 #: names of the words of struct seccomp_data, by offset
 WORD_NAMES = {0: "nr", 4: "arch", 8: "ip.lo", 12: "ip.hi"}
@@ -286,6 +291,7 @@ def walk(program: Sequence, fixed: Optional[Dict[int, int]] = None, limit: int =
     if assume:
         solver.add(*assume)
     paths: List[Path] = []
+    nesting = [0]
 
     def feasible(atom: Cmp) -> bool:
         solver.push()
@@ -298,18 +304,24 @@ def walk(program: Sequence, fixed: Optional[Dict[int, int]] = None, limit: int =
         """Follow both sides of symbolic ``cond`` that are feasible."""
         if hook is not None and hook(pc, cond, atoms, solver, zw):
             return
+        if nesting[0] >= MAX_NESTING:
+            raise TooManyPaths(f"more than {MAX_NESTING} conditions on input words in a row")
         sides = [(cond, then_do), (cond.negate(), else_do)]
         live = [(c, do) for c, do in sides if feasible(c)]
-        if len(live) == 1:
-            live[0][1](atoms)              # the other side is impossible: record nothing
-            return
-        for c, do in live:
-            solver.push()
-            solver.add(zw.atom(c))
-            try:
-                do(atoms + (c,))
-            finally:
-                solver.pop()
+        nesting[0] += 1
+        try:
+            if len(live) == 1:
+                live[0][1](atoms)          # the other side is impossible: record nothing
+                return
+            for c, do in live:
+                solver.push()
+                solver.add(zw.atom(c))
+                try:
+                    do(atoms + (c,))
+                finally:
+                    solver.pop()
+        finally:
+            nesting[0] -= 1
 
     def run(pc, a, x, mem, atoms, pcs, loaded):
         while True:

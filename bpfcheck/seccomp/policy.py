@@ -172,11 +172,9 @@ class PolicySolver:
         one big query (say, "some call of these 200 returns another
         verdict") many times faster this way than on the incremental
         solver that has seen push/pop."""
+        from ..domains.z3dom import limit_params
         solver = z3.SolverFor("QF_BV")
-        params = {"random_seed": 0}
-        if self.session.timeout is not None:
-            params["timeout"] = max(1, int(self.session.timeout * 1000))
-        solver.set(**params)
+        solver.set(**limit_params(self.session.timeout))
         solver.add(*self.session.solver.assertions())
         return solver
 

@@ -1,61 +1,27 @@
-"""Hypothesis strategies for what programs read: packets, metadata, seccomp data."""
+"""Hypothesis strategies for what programs read besides packet bytes:
+socket metadata and ``struct seccomp_data``."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 from hypothesis import strategies as st
 
 from .. import isa
 from ..context import FIELD_RANGES, Context, SeccompData
-from ._validation import check_choice, check_int_range
+from ._validation import check_int_range, check_optional_bool, drawn_by, given_arguments
 from .programs import NASTY_U32
 
-#: lengths around the offsets real filters load from (Ethernet, IPv4, IPv6, ports)
-INTERESTING_LENGTHS = (0, 1, 2, 3, 4, 5, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25, 26,
-                       27, 33, 34, 35, 36, 37, 38, 39, 53, 54, 55, 56, 57, 60, 64, 65, 128)
 
-
-@st.composite
-def packets(draw, min_size: int = 0, max_size: int = 128, structured: bool = True) -> bytes:
-    """Packets: random bytes of lengths around every common load offset,
-    and (``structured``) real frames from :mod:`bpfcheck.frames`, whole or
-    truncated."""
-    check_int_range("min_size", min_size, 0, 65535)
-    check_int_range("max_size", max_size, min_size, 65535)
-    choices = [_raw(min_size, max_size)]
-    if structured:
-        choices.append(_frame(min_size, max_size))
-    return draw(st.one_of(choices))
-
-
-def _raw(min_size, max_size):
-    lengths = [n for n in INTERESTING_LENGTHS if min_size <= n <= max_size]
-    size = st.one_of(st.sampled_from(lengths), st.integers(min_size, max_size)) if lengths else \
-        st.integers(min_size, max_size)
-    return size.flatmap(lambda n: st.one_of(
-        st.binary(min_size=n, max_size=n),
-        st.sampled_from((b"\0", b"\xff", b"\x08", b"\x45")).map(lambda b: b * n)))
-
-
-def _frame(min_size, max_size):
-    def pick(index_and_cut):
-        from ..frames import sample_frames
-        frames = sample_frames(seed=0, count=300)
-        index, cut = index_and_cut
-        frame = frames[index % len(frames)]
-        frame = frame[:cut] if cut is not None else frame
-        if len(frame) < min_size:
-            frame = frame + bytes(min_size - len(frame))
-        return frame[:max_size]
-    return st.tuples(st.integers(0, 299), st.one_of(st.none(), st.integers(0, 80))).map(pick)
-
-
-@st.composite
-def contexts(draw, device: bool | None = None) -> Context:
+def contexts(device: Optional[bool] = None) -> st.SearchStrategy[Context]:
     """Socket metadata within the kernel's ranges; ``device`` forces a
     device to be present (True), absent (False) or either (None)."""
-    if device not in (None, True, False):
-        from hypothesis.errors import InvalidArgument
-        raise InvalidArgument(f"device={device!r} must be True, False or None")
+    check_optional_bool("device", device)
+    return _contexts(**given_arguments(device=(device, None)))
+
+
+@drawn_by("contexts")
+def _contexts(draw, *, device=None) -> Context:
     has_device = draw(st.booleans()) if device is None else device
     fields = {}
     for name, (lo, hi) in FIELD_RANGES.items():
@@ -70,20 +36,26 @@ def contexts(draw, device: bool | None = None) -> Context:
 
 #: the AUDIT_ARCH values most policies test
 COMMON_ARCHES = (0xC000003E, 0x40000003, 0xC00000B7, 0x40000028, 0xC00000F3)
+_U64S = st.one_of(st.sampled_from((0, 1, 0xFFFFFFFF, 0x100000000, 0xFFFFFFFFFFFFFFFF, 0x7FFFFFFF,
+                                   0x80000000, 0xFFFFFFFF80000000)),
+                  st.integers(0, (1 << 64) - 1))
+_NRS = st.one_of(st.integers(0, 450), st.integers(0x40000000, 0x400001FF),
+                 st.sampled_from((0xFFFFFFFF, 0x7FFFFFFF, 0x80000000)), st.integers(0, isa.U32))
+_ARCHES = st.one_of(st.sampled_from(COMMON_ARCHES), st.integers(0, isa.U32))
 
 
-@st.composite
-def seccomp_data(draw, arch: int | None = None) -> SeccompData:
-    """``struct seccomp_data``: small syscall numbers, x32 bits, nasty args."""
+def seccomp_data(arch: Optional[int] = None) -> st.SearchStrategy[SeccompData]:
+    """``struct seccomp_data``: small syscall numbers, x32 bits, nasty
+    args; ``arch`` pins the AUDIT_ARCH value (any, else)."""
     if arch is not None:
         check_int_range("arch", arch, 0, isa.U32)
-    nr = draw(st.one_of(st.integers(0, 450), st.integers(0x40000000, 0x400001FF),
-                        st.sampled_from((0xFFFFFFFF, 0x7FFFFFFF, 0x80000000)), st.integers(0, isa.U32)))
-    chosen_arch = arch if arch is not None else draw(st.one_of(st.sampled_from(COMMON_ARCHES),
-                                                               st.integers(0, isa.U32)))
-    u64 = st.one_of(st.sampled_from((0, 1, 0xFFFFFFFF, 0x100000000, 0xFFFFFFFFFFFFFFFF,
-                                     0x7FFFFFFF, 0x80000000, 0xFFFFFFFF80000000)),
-                    st.integers(0, (1 << 64) - 1))
-    args = tuple(draw(st.lists(u64, min_size=6, max_size=6)))
-    ip = draw(st.one_of(st.just(0), u64))
+    return _seccomp_data(**given_arguments(arch=(arch, None)))
+
+
+@drawn_by("seccomp_data")
+def _seccomp_data(draw, *, arch=None) -> SeccompData:
+    nr = draw(_NRS)
+    chosen_arch = arch if arch is not None else draw(_ARCHES)
+    args = tuple(draw(st.lists(_U64S, min_size=6, max_size=6)))
+    ip = draw(st.one_of(st.just(0), _U64S))
     return SeccompData(nr, chosen_arch, ip, args)
