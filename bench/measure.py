@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,6 +45,21 @@ def best_process(argv: Sequence[str], repeat: int, env=None) -> Tuple[float, str
             raise RuntimeError(f"exit status {status}: {' '.join(argv)}\n{err[-500:]}")
         best = min(best, (wall, out))
     return best
+
+
+def interleaved(commands: Dict[str, Tuple[Sequence[str], Optional[dict]]],
+                repeat: int) -> Dict[str, List[float]]:
+    """Wall times of each named ``(argv, env)`` over ``repeat`` rounds, the
+    commands taking turns within a round, so that a burst of load from
+    elsewhere on a shared machine falls on all of them alike."""
+    walls: Dict[str, List[float]] = {name: [] for name in commands}
+    for _ in range(max(1, repeat)):
+        for name, (argv, env) in commands.items():
+            wall, status, _, err = run_process(argv, env)
+            if status != 0:
+                raise RuntimeError(f"exit status {status}: {' '.join(argv)}\n{err[-500:]}")
+            walls[name].append(wall)
+    return walls
 
 
 def peak_memory(args: Sequence[str], env=None) -> int:

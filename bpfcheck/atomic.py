@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 from typing import Iterator, Union
 
@@ -22,6 +23,7 @@ def write_atomic(path: Union[str, os.PathLike], data: Union[bytes, str], fsync: 
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, file_mode(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if fsync:
@@ -32,6 +34,28 @@ def write_atomic(path: Union[str, os.PathLike], data: Union[bytes, str], fsync: 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def file_mode(path: str) -> int:
+    """The permissions ``path`` gets: those it has, or what a plain
+    ``open(path, "w")`` would give a new file (0666 less the umask), not
+    the private 0600 of :func:`tempfile.mkstemp` (a report another user
+    serves, a corpus a team shares, must stay readable)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 @contextlib.contextmanager

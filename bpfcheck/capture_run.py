@@ -1,9 +1,13 @@
 """Stream a capture through a filter: ``bpfcheck run FILE --pcap F``.
 
-The capture is read in chunks (:func:`bpfcheck.pcapio.iter_batches`, pcap
-or pcapng) and each chunk is evaluated at once on the batch path (numpy),
-or packet by packet on the compiled path without numpy; only one chunk is
-in memory at a time, whatever the size of the file.  What comes back is a
+The capture is read in chunks and each chunk is evaluated at once on the
+batch path (numpy): :func:`bpfcheck.pcapio.iter_chunks` reads a pcap file
+into one reused buffer and the loads gather straight from it
+(:class:`bpfcheck.fast.packed.BufferPackets`), with no Python object per
+packet.  Without numpy (or for a libpcap program that jumps back) records
+come as bytes (:func:`bpfcheck.pcapio.iter_batches`) and run packet by
+packet on the compiled path.  Only one chunk is in memory at a time,
+whatever the size of the file.  What comes back is a
 running summary (counts, a histogram of verdicts, the first verdicts in
 order) and, per chunk, a callback for whoever prints per-packet lines.
 
@@ -16,6 +20,7 @@ timestamp kept: what a packet socket (``SO_ATTACH_FILTER``) or libpcap
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Callable, Dict, List, Optional, Sequence
@@ -31,6 +36,7 @@ CHUNK = 1 << 16
 MAX_LISTED = 10_000
 
 _first, _second = itemgetter(0), itemgetter(1)
+#: ``on_chunk(datas, wirelens, verdicts)``: sequences, valid during the call only
 ChunkCallback = Callable[[Sequence[bytes], Sequence[int], Sequence[int]], None]
 
 
@@ -110,6 +116,24 @@ class _Evaluator:
             return self._batch(datas, wirelens, make)
         return [self.compiled.run(d, make(d, w)) for d, w in zip(datas, wirelens)]
 
+    def chunk(self, chunk):
+        """Verdicts of a :class:`~bpfcheck.pcapio.RecordChunk` (the batch
+        path), and the packed packets they were computed on."""
+        from .batch import evaluate
+        from .fast.packed import BufferPackets
+        packed = BufferPackets(chunk.buffer, chunk.starts, chunk.caplens, chunk.wirelens,
+                               chunk.linktype)
+        if self.target == "pcap":
+            return evaluate(self.program, "pcap", packed), packed
+        from .capture import context_for_frame
+        from .fast.batch_env import FrameContexts
+        linktype, base = chunk.linktype, self.base
+
+        def make(frame: bytes, wirelen: int) -> Context:
+            return context_for_frame(frame, linktype, wirelen, base)
+
+        return evaluate(self.program, self.target, packed, FrameContexts(packed, make, base)), packed
+
     def _batch(self, datas, wirelens, make):
         from .batch import evaluate
         from .fast.batch_env import FrameContexts
@@ -139,7 +163,16 @@ def run_capture(program: Sequence, source, target: str = "socket", base: Context
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if write is None:
+        if write is None and evaluate.vectorised:
+            from .pcapio import iter_chunks
+            for records in iter_chunks(source, chunk):
+                verdicts, packed = evaluate.chunk(records)
+                summary.add(verdicts)
+                if on_chunk is not None:
+                    datas = _Packets(packed)
+                    on_chunk(datas, records.wirelens, verdicts)
+                    datas.packed = None     # the reader reuses the buffer
+        elif write is None:
             from .pcapio import iter_batches
             for linktype, batch in iter_batches(source, chunk):
                 datas = list(map(_first, batch))
@@ -154,6 +187,25 @@ def run_capture(program: Sequence, source, target: str = "socket", base: Context
         if collecting:
             gc.enable()
     return summary
+
+
+class _Packets(SequenceABC):
+    """A chunk's packets as bytes for an ``on_chunk`` callback, made only
+    if it looks at them, and only during the call."""
+
+    def __init__(self, packed):
+        self.packed = packed
+
+    def _list(self) -> List[bytes]:
+        if self.packed is None:
+            raise RuntimeError("a chunk's packets are only readable during the on_chunk call")
+        return self.packed.packets
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __getitem__(self, index):
+        return self._list()[index]
 
 
 def kept_bytes(verdict: int, caplen: int) -> int:

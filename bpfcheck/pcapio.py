@@ -15,6 +15,9 @@ Reading::
     for linktype, batch in iter_batches("in.pcap"):   # the fast path
         for data, wirelen in batch: ...
 
+    for chunk in iter_chunks("in.pcap"):              # the numpy path
+        chunk.buffer, chunk.starts, chunk.caplens, chunk.wirelens
+
 Writing::
 
     with PcapWriter("out.pcap", linktype="EN10MB", atomic=True) as w:
@@ -33,8 +36,9 @@ import stat
 import struct
 import sys
 import tempfile
+from array import array
 from itertools import repeat
-from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, BinaryIO, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from .errors import ParseError
 
@@ -51,7 +55,11 @@ DEFAULT_CHUNK = 1 << 20
 #: captured bytes per batch of :meth:`CaptureReader.batches`: the record
 #: count alone would let 65536 records of 256 KiB make a 16 GiB batch.
 MAX_BATCH_BYTES = 32 << 20
+#: bytes of capture held at once by :meth:`CaptureReader.chunks` (one
+#: reused buffer; at least two of the largest records)
+CHUNK_BUFFER = 16 << 20
 NSEC = 1_000_000_000
+_NATIVE = "<" if sys.byteorder == "little" else ">"
 
 # ---------------------------------------------------------------- linktypes
 #
@@ -153,6 +161,33 @@ class Interface(NamedTuple):
     units_per_second: int     # from if_tsresol; 10**6 by default
     tsoffset: int             # if_tsoffset, seconds added to every timestamp
     section: int              # 0-based section the interface belongs to
+
+
+class RecordChunk:
+    """Consecutive records of one link type, as numpy arrays (the batch
+    path's input, without a Python object per packet).
+
+    Packet ``i`` is ``buffer[starts[i]:starts[i] + caplens[i]]``; ``buffer``
+    is a uint8 array with at least 8 bytes after the last packet, so loads
+    a little past a packet's end stay inside it.  ``wirelens`` are the
+    lengths on the wire; ``first`` the 1-based number of the first record.
+    The buffer belongs to the reader and is refilled when the next chunk
+    is asked for: copy out what you keep.
+    """
+
+    __slots__ = ("linktype", "buffer", "starts", "caplens", "wirelens", "first")
+
+    def __init__(self, linktype: int, buffer: Any, starts: Any, caplens: Any, wirelens: Any,
+                 first: int):
+        self.linktype = linktype
+        self.buffer = buffer
+        self.starts = starts
+        self.caplens = caplens
+        self.wirelens = wirelens
+        self.first = first
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
 
 class CaptureError(ParseError):
@@ -384,6 +419,22 @@ class CaptureReader:
             return self._pcap_batches(batch_size, max_bytes)
         return self._pcapng_batches(batch_size, max_bytes)
 
+    def chunks(self, max_records: int = 65536, buffer_size: int = CHUNK_BUFFER
+               ) -> Iterator[RecordChunk]:
+        """:class:`RecordChunk` objects of up to ``max_records`` records: the
+        numpy path (needs numpy).  A pcap file is read into one reused
+        buffer of about ``buffer_size`` bytes and its records are found
+        there without a Python object per packet; pcapng goes through
+        :meth:`batches`.  Each chunk is valid until the next is asked for."""
+        if not (isinstance(max_records, int) and max_records > 0):
+            raise ValueError(f"max_records={max_records!r} must be a positive int")
+        if not (isinstance(buffer_size, int) and buffer_size > 0):
+            raise ValueError(f"buffer_size={buffer_size!r} must be a positive int")
+        self._claim()
+        if self.format == "pcap":
+            return self._pcap_chunks(max_records, buffer_size)
+        return self._joined_chunks(self._pcapng_batches(max_records, MAX_BATCH_BYTES))
+
     def _claim(self) -> None:
         # One pass over one stream: two live iterators would interleave
         # records unpredictably, so refuse the second.
@@ -553,6 +604,77 @@ class CaptureReader:
             self.records += len(batch)
             if batch:
                 yield linktype, batch
+
+    def _pcap_chunks(self, max_records: int, buffer_size: int):
+        # Whole buffers at a time: one read, one Python step per record to
+        # find where records start (_walk_pcap), then numpy reads every
+        # length at once.  A record cut by the end of the buffer moves to
+        # the front and the buffer is refilled behind it; every length is
+        # bounded by max_caplen before any byte of its record is waited for.
+        import numpy as np
+        win = self._win
+        maxcap = self.max_caplen
+        order = self._order
+        rest = win.buf[win.pos:]              # what the header read brought in already
+        have = len(rest)
+        size = max(buffer_size, 2 * (16 + maxcap), have)
+        store = bytearray(size + 8)           # 8 spare bytes: loads just past a packet
+        buffer = np.frombuffer(store, dtype=np.uint8)
+        words = np.ndarray(buffer=store, dtype=np.dtype(order + "u4"), shape=(size + 5,), strides=(1,))
+        store[:have] = rest
+        del rest
+        base = win.offset()                   # stream offset of store[0]
+        win.buf, win.pos, win.base = b"", 0, base
+        fill = _Filler(self._file, win, store, size)
+        while True:
+            have = fill(have)
+            heads, end = _walk_pcap(store, have, order)
+            if len(heads):
+                heads = np.frombuffer(heads, dtype=np.int64)
+                caplens = words[heads + 8].astype(np.int64)
+                wirelens = words[heads + 12].astype(np.int64)
+                over = np.flatnonzero(caplens > maxcap)
+                good = int(over[0]) if len(over) else len(heads)
+                starts = heads + 16
+                for i in range(0, good, max_records):
+                    j = min(good, i + max_records)
+                    first = self.records + 1
+                    self.records += j - i
+                    yield RecordChunk(self.linktype, buffer, starts[i:j], caplens[i:j],
+                                      wirelens[i:j], first)
+                if len(over):
+                    self._caplen_error(self.records + 1, base + int(heads[good]), int(caplens[good]))
+            tail = have - end
+            if tail >= 16:
+                incl = int(words[end + 8])
+                if incl > maxcap:
+                    self._caplen_error(self.records + 1, base + end, incl)
+            if fill.eof:
+                if tail:
+                    # The stream ends inside a record: the window says how,
+                    # as the other readers do.
+                    win.buf, win.pos, win.base, win.eof = bytes(store[end:have]), 0, base + end, True
+                    need = 16 + incl if tail >= 16 else 16
+                    self._pcap_refill(0, need, "data" if tail >= 16 else "header", self.records + 1)
+                return
+            store[:tail] = store[end:have]
+            base += end
+            have = tail
+
+    def _joined_chunks(self, batches):
+        """Chunks made of :meth:`batches` (pcapng): the packets joined into
+        one buffer."""
+        import numpy as np
+        done = 0
+        for linktype, batch in batches:
+            n = len(batch)
+            datas = [d for d, _ in batch]
+            caplens = np.fromiter(map(len, datas), dtype=np.int64, count=n)
+            wirelens = np.fromiter((w for _, w in batch), dtype=np.int64, count=n)
+            buffer = np.frombuffer(b"".join(datas) + bytes(8), dtype=np.uint8)
+            starts = np.cumsum(caplens) - caplens
+            yield RecordChunk(linktype, buffer, starts, caplens, wirelens, done + 1)
+            done += n
 
     def _caplen_error(self, number: int, offset: int, incl: int, block: Optional[str] = None) -> None:
         self._fail(f"captured length {incl} is larger than the limit of {self.max_caplen} bytes "
@@ -835,6 +957,82 @@ class CaptureReader:
                 batch.append((data, orig))
 
 
+class _Filler:
+    """Fills a chunk reader's buffer from the file (``readinto`` where the
+    file has it, else through the window's ``read``), up to its size or
+    the end of the stream (then ``eof``)."""
+
+    def __init__(self, f, win: _Window, store: bytearray, size: int):
+        # Only where readinto is known to work: other file objects may
+        # inherit one that raises (io.RawIOBase's, for a class that
+        # defines only read).
+        known = isinstance(f, (io.FileIO, io.BufferedReader, io.BytesIO))
+        self.readinto = f.readinto if known else None
+        self.read = win.read
+        self.view = memoryview(store)
+        self.size = size
+        self.eof = win.eof
+
+    def __call__(self, have: int) -> int:
+        size = self.size
+        while have < size and not self.eof:
+            try:
+                if self.readinto is not None:
+                    got = self.readinto(self.view[have:size])
+                else:
+                    data = self.read(size - have)
+                    if data and not isinstance(data, (bytes, bytearray)):
+                        raise CaptureError("the capture must be opened in binary mode")
+                    got = len(data) if data else 0
+                    if got > size - have:
+                        raise CaptureError("the capture's file object returned more bytes than asked")
+                    self.view[have:have + got] = data or b""
+            except OSError as e:
+                raise CaptureError(f"cannot read the capture: {e.strerror or e}") from None
+            if not got:               # 0 at the end; None from a non-blocking stream
+                self.eof = True
+                break
+            have += got
+        return have
+
+
+def _walk_pcap(store: bytearray, have: int, order: str) -> Tuple[array, int]:
+    """``(heads, end)``: the offsets of the headers of the complete pcap
+    records at the start of ``store[:have]`` (the first at 0), as
+    ``array("q")``, and the offset of the first record that is not complete
+    (``have`` when there is none).  The length word of a record at ``p`` is
+    at ``p + 8``, element ``p >> 2`` of the view for alignment ``p & 3``:
+    the loop does nothing else, and leaves the last records and files in
+    the other byte order to the careful loop below it."""
+    heads = array("q")
+    append = heads.append
+    pos = 0
+    count = (have - 8) // 4 - 1
+    if order == _NATIVE and count > 0:
+        whole = memoryview(store)
+        views = [whole[k + 8:k + 8 + 4 * count].cast("I") for k in range(4)]
+        try:
+            while True:
+                append(pos)
+                pos += 16 + views[pos & 3][pos >> 2]
+        except IndexError:         # pos's length word is past the views
+            heads.pop()
+        if heads and pos > have:   # ... and the record before it is cut short
+            pos = heads.pop()
+        for view in views:
+            view.release()
+        whole.release()
+    unpack = struct.Struct(order + "I").unpack_from
+    last = have - 16
+    while pos <= last:
+        nxt = pos + 16 + unpack(store, pos + 8)[0]
+        if nxt > have:
+            break
+        append(pos)
+        pos = nxt
+    return heads, min(pos, have)
+
+
 def _tsresol_units(code: int) -> int:
     """Timestamp units per second from an if_tsresol byte: the top bit
     chooses a power of two, otherwise of ten."""
@@ -863,6 +1061,16 @@ def iter_batches(source: Source, batch_size: int = 65536, *, strict: bool = True
     running a filter over a large capture."""
     reader = CaptureReader(source, strict=strict, max_caplen=max_caplen, chunk=chunk)
     return _closing(reader, reader.batches(batch_size))
+
+
+def iter_chunks(source: Source, max_records: int = 65536, *, strict: bool = True,
+                max_caplen: int = MAX_CAPLEN, buffer_size: int = CHUNK_BUFFER
+                ) -> Iterator[RecordChunk]:
+    """:class:`RecordChunk` objects (numpy arrays over one reused buffer):
+    the batch path's way through a large capture.  Each chunk is valid
+    until the next one is asked for."""
+    reader = CaptureReader(source, strict=strict, max_caplen=max_caplen)
+    return _closing(reader, reader.chunks(max_records, buffer_size))
 
 
 def _closing(reader: CaptureReader, items):

@@ -33,7 +33,11 @@ class _Parser(argparse.ArgumentParser):
                          if self.prog != "bpfcheck" else message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, the command modules are
+    registered only until one provides it (a quick ``run`` need not build
+    and import every other subcommand).  Without it, or when no module
+    has it, every subcommand is there, as ``--help`` and errors show."""
     parser = _Parser(prog="bpfcheck", description="Read, validate, run, prove and "
                      "differentially test classic BPF filters (socket, seccomp, libpcap).",
                      epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
     for module in _command_modules():
         module.register(sub)
+        if command is not None and command in sub.choices:
+            break
     return parser
 
 
@@ -49,15 +55,24 @@ COMMAND_MODULES = ("basic", "proving", "diffing", "fuzzing", "seccomp", "corpus"
 
 
 def _command_modules():
+    """The command modules, imported one at a time as they are asked for."""
     import importlib
-    modules = []
     for name in COMMAND_MODULES:
         try:
-            modules.append(importlib.import_module(f".{name}", __name__))
+            module = importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as e:
             if e.name != f"{__name__}.{name}":
                 raise           # a real missing dependency, not an absent command module
-    return modules
+            continue
+        yield module
+
+
+def _command_in(argv: List[str]) -> Optional[str]:
+    """The subcommand ``argv`` names: its first word that is not an option."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def _version() -> str:
@@ -69,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     want_json = "--json" in argv
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             parser.print_help(sys.stderr)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
+import threading
 
 from ..errors import UsageError
 from . import common
@@ -116,7 +118,32 @@ def oracle_tally(results) -> dict:
     return dict(sorted(tally.items(), key=lambda kv: -kv[1]))
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT/SIGTERM while the reports are written take effect once they
+    are: a report is never left half replaced (new case pages, stale ones
+    removed, but the old index still in place)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
 def _write_outputs(run, args, why) -> dict:
+    with _signals_deferred():
+        return _write_outputs_now(run, args, why)
+
+
+def _write_outputs_now(run, args, why) -> dict:
     written = {}
     if args.junit:
         from ..atomic import write_atomic

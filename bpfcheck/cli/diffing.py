@@ -12,6 +12,7 @@ SHOWN = 20
 KEPT = 10_000
 #: inputs compared at once when streaming a capture
 CHUNK = 4096
+CHUNK_BYTES = 16 << 20
 
 
 def register(sub) -> None:
@@ -78,12 +79,14 @@ def cmd_diff(args) -> int:
 
 
 def _chunks(inputs):
-    batch = []
+    # Bounded in bytes as well as in inputs: 4096 records of a capture may be a gigabyte.
+    batch, size = [], 0
     for inp in inputs:
         batch.append(inp)
-        if len(batch) >= CHUNK:
+        size += len(inp.value) if isinstance(inp.value, (bytes, bytearray)) else 64
+        if len(batch) >= CHUNK or size >= CHUNK_BYTES:
             yield batch
-            batch = []
+            batch, size = [], 0
     if batch:
         yield batch
 
@@ -125,7 +128,13 @@ class _Report:
                               "dialect": self.counts["dialect"],
                               "differences": [d.to_json("bpfcheck", self.theirs_name) for d in self.kept]})
             return 1 if bad else 0
-        where = ("the kernel (AF_UNIX socket)" if self.against == "kernel" else "libpcap's bpf_filter")
+        if self.against == "pcap":
+            where = "libpcap's bpf_filter"
+        elif self.target == "seccomp":
+            where = ("the kernel (checked by seccomp() in a forked child, run through an AF_UNIX "
+                     "socket with each word of seccomp_data big-endian)")
+        else:
+            where = "the kernel (AF_UNIX socket)"
         print(f"{len(self.program)} instructions, bpfcheck with {self.target} rules against {where}, "
               f"on {self.origin}")
         if self.refused == "both":
@@ -138,15 +147,21 @@ class _Report:
         if self.counts["disagreement"] > SHOWN:
             print(f"  ... and {self.counts['disagreement'] - SHOWN} more disagreements "
                   f"(--json lists up to {KEPT} differences)")
-        # Dialect differences come in families (one rule, many inputs): one line per rule.
+        # Dialect differences come in families (one rule at one instruction,
+        # many inputs and values): one line per rule, then its first example.
         families = {}
         for d in self.kept:
             if d.kind == "dialect":
-                families.setdefault(d.reasons[0] if d.reasons else "", []).append(d)
-        for reason, members in list(families.items())[:SHOWN]:
-            example = members[0].describe("bpfcheck", self.theirs_name)
-            print(f"  dialect, {len(members)} input{'s' if len(members) != 1 else ''}: {reason}")
-            print(f"      e.g. {example}")
+                key = (d.families or d.reasons or [""])[0]
+                families.setdefault(key, []).append(d)
+        for rule, members in list(families.items())[:SHOWN]:
+            first = members[0]
+            print(f"  dialect, {len(members)} input{'s' if len(members) != 1 else ''}: {rule}")
+            print(f"      e.g. {first.describe('bpfcheck', self.theirs_name)}")
+            if first.reasons and first.reasons[0] != rule:
+                print(f"           ({first.reasons[0]})")
+        if len(families) > SHOWN:
+            print(f"  ... and {len(families) - SHOWN} more dialect rules (--json lists the differences)")
         skipped = f", {self.skipped} skipped (their verdict depends on SKF_AD_RANDOM)" if self.skipped else ""
         print(f"{status}: {self.compared} inputs compared{skipped}; "
               f"{self.counts['disagreement']} disagreements, {self.counts['dialect']} dialect differences")

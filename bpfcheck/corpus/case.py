@@ -76,6 +76,9 @@ from ..errors import ParseError
 FORMAT = "bpfcheck-case/1"
 TARGETS = ("socket", "seccomp", "pcap")
 MAX_CASE_FILE = 4 * 1024 * 1024
+#: entries a case may hold: each packet is a few runs, each property a
+#: solver question of up to --timeout seconds (the shipped corpus has at most 4)
+MAX_ENTRIES = {"packets": 65536, "syscalls": 65536, "pcap": 64, "properties": 256}
 _PROGRAM_KEYS = {"expr", "linktype", "optimize", "text", "format", "file"}
 
 
@@ -268,6 +271,9 @@ class _Reader:
         value = doc.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.fail(f"[[{key}]] must be an array of tables")
+        if len(value) > MAX_ENTRIES[key]:
+            self.fail(f"{len(value)} [[{key}]] entries; a case holds at most {MAX_ENTRIES[key]} "
+                      "(split the rest into more cases)")
         return value
 
     def string(self, table, key, default=None, where=None):

@@ -139,7 +139,7 @@ class _Worker:
 
     def __init__(self, context, settings):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, settings), daemon=True)
+        self.process = context.Process(target=_serve, args=(child, settings, os.getpid()), daemon=True)
         self.process.start()
         child.close()
         self.task: Optional[str] = None
@@ -155,8 +155,8 @@ class _Worker:
         self.conn.close()
 
 
-def _serve(conn, settings) -> None:
-    _worker_init()
+def _serve(conn, settings, parent: int) -> None:
+    _worker_init(parent)
     base, timeout, report = settings
     while True:
         try:
@@ -178,7 +178,11 @@ def _died(worker: "_Worker", base: str) -> CaseResult:
     return result
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
+    # A parent killed outright (SIGKILL, the OOM killer) takes its workers
+    # with it: they would otherwise wait on their pipe for ever.
+    from ..oracles._fork import die_with_parent
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Union
 
 from ..program import Program
-from .explain import dialect_reasons, validation_reasons
+from .explain import dialect_rules, validation_reasons
 from .oracles import Oracle, ReferenceOracle, random_pcs
 from .values import Acceptance, Delivered, Input, Outcome, same, show, to_json
 
@@ -41,6 +41,8 @@ class Difference:
     theirs: Union[Outcome, Acceptance]
     kind: str
     reasons: List[str] = field(default_factory=list)
+    #: the rules behind ``reasons``, worded whatever the values (``diff`` groups by the first)
+    families: List[str] = field(default_factory=list)
 
     def to_json(self, ours_name: str, theirs_name: str) -> dict:
         if self.index is None:      # the two sides judge the program itself differently
@@ -48,9 +50,12 @@ class Difference:
                     "verdicts": {ours_name: str(self.ours), theirs_name: str(self.theirs)},
                     "accepted": {ours_name: self.ours.accepted, theirs_name: self.theirs.accepted},
                     "kind": self.kind, "reasons": self.reasons}
-        return {"input": {"index": self.index, **self.input.to_json()},
-                "verdicts": {ours_name: to_json(self.ours), theirs_name: to_json(self.theirs)},
-                "kind": self.kind, "reasons": self.reasons}
+        out = {"input": {"index": self.index, **self.input.to_json()},
+               "verdicts": {ours_name: to_json(self.ours), theirs_name: to_json(self.theirs)},
+               "kind": self.kind, "reasons": self.reasons}
+        if self.families:
+            out["rules"] = self.families
+        return out
 
     def describe(self, ours_name: str, theirs_name: str) -> str:
         if self.index is None:
@@ -129,15 +134,16 @@ def _reaches(program: Program, target: str, inp: Input, pcs: set) -> bool:
 
 
 def _difference(program, index, inp, view, o, t, ours, theirs, model, explain) -> Difference:
-    kind, reasons = DISAGREEMENT, []
+    kind, reasons, families = DISAGREEMENT, [], []
     # Same rules and the same view of the input: nothing could explain a difference.
     if model is not None and (model.target != ours.target or view != inp):
         predicted = model.run(program, [view])[0]
         if same(predicted, t, view.length):
             kind = DIALECT
             if explain:
-                reasons = dialect_reasons(program, inp, ours.target, view, model.target, theirs.name)
-    return Difference(index, inp, o, t, kind, reasons)
+                rules = dialect_rules(program, inp, ours.target, view, model.target, theirs.name)
+                reasons, families = [r.text for r in rules], [r.family for r in rules]
+    return Difference(index, inp, o, t, kind, reasons, families)
 
 
 def _validation_difference(program, ours_ok: Acceptance, theirs_ok: Acceptance, model, their_name,

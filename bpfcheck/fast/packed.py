@@ -160,6 +160,89 @@ class PackedPackets:
         return self._flat
 
 
+class BufferPackets:
+    """Up to a chunk of packets lying in one buffer (a capture reader's,
+    :class:`bpfcheck.pcapio.RecordChunk`): read in place, nothing copied.
+
+    The same interface as :class:`PackedPackets` (``n``, ``caplen``,
+    ``wirelen``, ``column``, ``gather``, ``short``, ``packets``); every
+    load is one gather from the buffer.  A load a packet does not hold
+    reads other bytes of the buffer (the caller's guard covers it):
+    positions are clamped to the packet's end, and the buffer has a few
+    spare bytes after its last packet.  ``packets`` (bytes objects) is
+    made only when asked for, for loads the table cannot vectorise.
+    """
+
+    def __init__(self, buffer: np.ndarray, starts: np.ndarray, caplens: np.ndarray,
+                 wirelens: np.ndarray, linktype: Optional[int] = None):
+        self.buffer = buffer
+        self.starts = starts
+        self.caplen = caplens
+        self.wirelen = wirelens
+        self.n = len(starts)
+        self.linktype = linktype
+        self.shortest = int(caplens.min()) if self.n else 0
+        self._views = {}
+        self._packets: Optional[List[bytes]] = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def packets(self) -> List[bytes]:
+        if self._packets is None:
+            raw = memoryview(self.buffer).cast("B")
+            self._packets = [raw[s:s + c].tobytes()
+                             for s, c in zip(self.starts.tolist(), self.caplen.tolist())]
+        return self._packets
+
+    def _view(self, nbytes: int) -> np.ndarray:
+        """The big-endian ``nbytes`` starting at every byte of the buffer."""
+        view = self._views.get(nbytes)
+        if view is None:
+            view = self._views[nbytes] = np.ndarray(
+                buffer=self.buffer, dtype=_BIG_ENDIAN[nbytes],
+                shape=(len(self.buffer) - nbytes + 1,), strides=(1,))
+        return view
+
+    def column(self, k: int, nbytes: int, lanes: Optional[np.ndarray] = None) -> np.ndarray:
+        """Big-endian ``nbytes`` at position ``k`` of every packet (of
+        ``lanes`` when given, the others get 0)."""
+        starts = self.starts if lanes is None else self.starts[lanes]
+        if k + nbytes <= self.shortest:
+            at = starts + k
+        else:
+            caps = self.caplen if lanes is None else self.caplen[lanes]
+            at = np.minimum(caps, k)
+            at += starts
+        return self._spread(self._view(nbytes)[at].astype(U32), lanes)
+
+    def gather(self, pos: np.ndarray, nbytes: int, lanes: Optional[np.ndarray] = None) -> np.ndarray:
+        """Big-endian ``nbytes`` at a position per packet (int64 ``pos``, one
+        per lane of ``lanes`` when given, the other packets get 0)."""
+        if len(pos) == 0:
+            return self._spread(np.zeros(0, dtype=U32), lanes)
+        starts = self.starts if lanes is None else self.starts[lanes]
+        if int(pos.min()) >= 0 and int(pos.max()) + nbytes <= self.shortest:
+            at = pos + starts
+        else:
+            caps = self.caplen if lanes is None else self.caplen[lanes]
+            at = np.clip(pos, 0, caps)
+            at += starts
+        return self._spread(self._view(nbytes)[at].astype(U32), lanes)
+
+    def _spread(self, values: np.ndarray, lanes) -> np.ndarray:
+        if lanes is None:
+            return values
+        out = np.zeros(self.n, dtype=U32)
+        out[lanes] = values
+        return out
+
+    def short(self, need) -> np.ndarray:
+        """Packets whose captured length is below ``need`` (an int or array)."""
+        return self.caplen < need
+
+
 class Packed:
     """A whole input set packed once: a list of :class:`PackedPackets`
     (or :class:`PackedSeccomp`) chunks, reusable by any number of programs."""

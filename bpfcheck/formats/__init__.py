@@ -103,9 +103,20 @@ def detect(text: str | bytes) -> str:
     raise ParseError(f"could not tell the format of {quote(line)}: {_TRIED}", line=number)
 
 
+#: the longest text read: a 4096-instruction listing (the kernel's limit;
+#: libpcap's compiler stays far below it) is at most ~200 KB in any format,
+#: and parsing is linear but not free (~20 us an instruction), so a bigger
+#: text is refused at once instead of parsed for seconds
+MAX_TEXT = 512 * 1024
+
+
 def parse(text: str | bytes, fmt: str | None = None) -> Program:
     """Read a program; ``fmt=None`` detects the format.  Errors are ParseError."""
     text = decode(text)
+    if len(text) > MAX_TEXT:
+        raise ParseError(f"the text goes on past {MAX_TEXT // 1024} KiB (a 4096-instruction listing, the "
+                         "longest program the kernel takes, is about 200 KB)",
+                         line=text.count("\n", 0, MAX_TEXT) + 1)
     if fmt is None:
         fmt = detect(text)
     return _module(fmt).parse(text)

@@ -12,6 +12,7 @@ stops waiting for workers (after which they are killed).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import time
@@ -226,8 +227,11 @@ def _in_process(config, seed, plan: _Plan, run: _Run, deadline, machine, fast, s
 
 
 # --- several processes ------------------------------------------------------------------
-def _worker_main(config, seed, number, tasks, events, stop_event, deadline, machine, fast) -> None:
+def _worker_main(config, seed, number, tasks, events, stop_event, deadline, machine, fast, parent=None) -> None:
     """In a forked worker: take chunks until told to stop."""
+    if parent is not None:           # a parent killed outright takes its workers with it
+        from ..oracles._fork import die_with_parent
+        die_with_parent(parent)
     interrupted = [False]
 
     def on_signal(signum, frame):
@@ -278,7 +282,7 @@ def _with_workers(config, seed, plan: _Plan, run: _Run, deadline, machine, fast,
         tasks[number] = ctx.SimpleQueue()
         procs[number] = ctx.Process(target=_worker_main, name=f"bpfcheck-fuzz-{number}",
                                     args=(config, seed, number, tasks[number], events, stop_event,
-                                          deadline, machine, fast), daemon=True)
+                                          deadline, machine, fast, os.getpid()), daemon=True)
         procs[number].start()
     try:
         _serve(plan, run, deadline, signals, stop_event, events, tasks, procs)

@@ -14,9 +14,10 @@ For a case of target T (the rules its program was made for):
   ``seccomp()`` (every fourth case: a fork each) and ``bpf_validate``;
 * the reference VM — on a sample of the inputs, against the fast path,
   recording which opcodes ran;
-* in full (when asked) — every input traced: the edges the varied inputs
-  took, then the solver's inputs for the rest, compared like the others,
-  and the numpy batch path against the compiled one.
+* in full (when asked) — every input traced on the reference VM, its
+  verdict held to the fast path's, the edges it took counted; then the
+  solver's inputs for the edges left, compared like the others, and the
+  numpy batch path against the compiled one.
 
 Comparisons like with like: every difference is unexplained (there is no
 dialect between bpfcheck's model of an implementation and the
@@ -177,11 +178,22 @@ class Checker:
     def _in_full(self, primary, program: Program, stats: Stats, found: List[Finding], budget: float) -> None:
         rules, oracle, inputs = primary[0]
         reference = self.reference[rules]
+        # Every input runs on the reference VM here (for its edges): its
+        # verdicts are held to the fast path's, which met the real side.
+        fast = self.fast[rules].run(program, inputs) if self.fast is not self.reference else None
         taken = set()
-        for inp in inputs:
+        wrong = None
+        for i, inp in enumerate(inputs):
             trace = reference.trace(program, inp)
             if trace is not None:
                 taken.update(path_edges(trace.path))
+                if fast is not None and wrong is None and not same(fast[i], trace.verdict, inp.length):
+                    wrong = Finding(FAST_PATH, rules, "compiled", program, inp, fast[i], trace.verdict)
+        if fast is not None:
+            stats.count("reference VM", len(inputs))
+        if wrong is not None:
+            found.append(wrong)
+            stats.disagreements += 1
         total = {e.key for e in cfg_edges(program, rules)}
         by_random = len(total & taken)
         solved = []

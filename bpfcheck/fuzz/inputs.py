@@ -129,21 +129,29 @@ def vary_syscalls(program: Program, drawn: Sequence[SeccompData], rnd: random.Ra
     program's constants in nr, arch, instruction_pointer and arguments."""
     _, _, constants = program_facts(program)
     words = sorted({k for code, _, _, k in program if code == isa.LD | isa.W | isa.ABS and k < 64})
-    out = list(dict.fromkeys(drawn))
-    seen = set(out)
+    # Varied as raw bytes (a SeccompData is built only for the distinct
+    # ones: building and hashing one per attempt cost more than the rest)
+    bases = [d.to_bytes() for d in drawn] or [bytes(64)]
+    seen = set()
+    out_raw = []
+    for raw in bases:
+        if raw not in seen:
+            seen.add(raw)
+            out_raw.append(raw)
     attempts = 0
-    while len(out) < n and attempts < 4 * n:
+    choice, random_, getrandbits, randrange = rnd.choice, rnd.random, rnd.getrandbits, rnd.randrange
+    while len(out_raw) < n and attempts < 4 * n:
         attempts += 1
-        raw = bytearray(rnd.choice(drawn).to_bytes() if drawn else bytes(64))
+        raw = bytearray(choice(bases))
         for _ in range(rnd.randint(1, 3)):
-            offset = rnd.choice(words) if words and rnd.random() < 0.8 else rnd.randrange(0, 64, 4)
-            value = rnd.choice(constants) if rnd.random() < 0.8 else rnd.getrandbits(32)
+            offset = choice(words) if words and random_() < 0.8 else randrange(0, 64, 4)
+            value = choice(constants) if random_() < 0.8 else getrandbits(32)
             raw[offset:offset + 4] = (value & isa.U32).to_bytes(4, "little")
-        data = SeccompData.from_bytes(bytes(raw))
+        data = bytes(raw)
         if data not in seen:
             seen.add(data)
-            out.append(data)
-    return out
+            out_raw.append(data)
+    return [SeccompData.from_bytes(raw) for raw in out_raw]
 
 
 # --- mutants: damaged copies of a program, for the validators -----------------------

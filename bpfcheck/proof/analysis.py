@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import z3
 
+from ..context import Context
 from ..program import Program
 from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RULE_NO_LINK_HEADER,
                          RULE_OUT_OF_BOUNDS)
@@ -147,7 +148,9 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     enc = session.add_program("program", program)
     settled = _Settler(session)
 
-    # Reachability: one model settles many instructions.
+    # Reachability: plain inputs and their mutations first, then one
+    # question at a time (each model settles many instructions).
+    settled.seed({("reach", pc): enc.reach[pc] for pc in range(len(program))})
     settled.settle_all({("reach", pc): enc.reach[pc] for pc in reversed(range(len(program)))})
     dead = sorted(pc for pc in range(len(program)) if settled.status(("reach", pc)) == UNSAT)
     unknown = [(pc, settled.reason(("reach", pc))) for pc in range(len(program))
@@ -170,10 +173,15 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         kind, message = _FINDING_KINDS[rule]
         witness = None
         if len(findings) < MINIMISED_FINDINGS:
-            witness = _exit_witness(session, pc, rule, guards[key])
+            witness = _exit_witness(session, pc, rule, guards[key], settled.firing.get(key))
         findings.append(Finding(kind, pc, f"instruction {pc} ({program[pc]}): {message}", witness))
 
-    verdicts = _verdict_set(session, enc)
+    # A reachable `ret #k` returns k; a guard that fires returns its constant.
+    returned = {program[pc][3] for pc in range(len(program))
+                if program[pc][0] == 0x06 and settled.status(("reach", pc)) == SAT}
+    returned |= {e.value for e in enc.exits if e.rule is not None and e.rule != RULE_LOOP_BOUND
+                 and isinstance(e.value, int) and settled.status(("guard", e.pc, e.rule)) == SAT}
+    verdicts = _verdict_set(session, enc, returned)
     if enc.loop_bound is not False and session.loop_bound_possible():
         # Runs that loop longer than the unrolling were not explored: nothing
         # is proved unreachable and the verdicts may be incomplete.
@@ -192,11 +200,11 @@ def _as_term(verdict):
     return verdict if not isinstance(verdict, int) else z3.BitVecVal(verdict, 32)
 
 
-def _exit_witness(session: Session, pc: int, rule: str, cond) -> Optional[Witness]:
+def _exit_witness(session: Session, pc: int, rule: str, cond, hint=None) -> Optional[Witness]:
     def replay(value, ctx):
         t = session.run("program", value, ctx)
         return t.rule == rule and t.rule_pc == pc
-    status, value, ctx, note = session.find(cond, replay)
+    status, value, ctx, note = session.find(cond, replay, hint)
     if status != SAT:
         return None
     return session.make_witness(value, ctx, rule=rule, rule_pc=pc)
@@ -221,13 +229,19 @@ class _Settler:
     """
 
     CHUNK = 256   # conditions per question: big disjunctions slow z3 down
-    EXPLORE_BUDGET = 2.0   # seconds of concrete exploration per solver answer
+    # Concrete exploration after each solver answer goes on while it keeps
+    # finding instructions (a run costs milliseconds, a question far more):
+    # it stops after EXPLORE_STALL seconds without a find, or EXPLORE_BUDGET.
+    EXPLORE_BUDGET = 20.0
+    EXPLORE_STALL = 0.75
+    REPLAY_BUDGET = 2.0    # seconds of cutting inputs to fire out-of-bounds loads
 
     def __init__(self, session: Session, role: str = "program"):
         self.session = session
         self.role = role
         self.results: Dict[object, Tuple[str, Optional[str]]] = {}
         self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
+        self.firing: Dict[object, tuple] = {}   # guard key -> an input known to fire it
 
     def settle_all(self, conds: Dict[object, object], batched: bool = False) -> None:
         """Settle every condition.  ``batched`` asks about many at once
@@ -269,10 +283,26 @@ class _Settler:
                 return status, model
         return self.session.check(goal)
 
+    def seed(self, conds: Dict[object, object]) -> None:
+        """Settle what plain inputs (all-zero packets, default metadata) and
+        their mutations reach, before any solver question: on most filters
+        that is nearly every instruction."""
+        if self.session.target == "seccomp" or self.session.inputs.fixed:
+            return       # pinned inputs: only the solver's inputs respect them
+        open_ = {key: cond for key, cond in conds.items()
+                 if key not in self.results and cond is not False and cond is not True}
+        for size in (1514, 64):
+            if not open_:
+                break
+            self._settle(open_, self._observe_input(bytes(size), Context(), open_) & set(open_), SAT)
+
     def _observe(self, model, open_) -> set:
         """What one concrete run, built from the model, reaches and fires —
         and what cheap mutations of that input reach besides."""
         value, ctx = self.session.concrete(model)
+        return self._observe_input(value, ctx, open_)
+
+    def _observe_input(self, value, ctx, open_) -> set:
         if value is None:
             return set()
         try:
@@ -284,16 +314,22 @@ class _Settler:
             self.reaching.setdefault(pc, (value, ctx))
         if trace.rule is not None:
             seen.add(("guard", trace.rule_pc, trace.rule))
+            self.firing.setdefault(("guard", trace.rule_pc, trace.rule), (value, ctx))
         machine = self.session.machines[self.role]
         wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
         if wanted:
-            found = explore(machine, [(value, ctx)], wanted, budget=self.EXPLORE_BUDGET)
+            fixed = self.session.inputs.fixed
+            found = explore(machine, [(value, ctx)], wanted, budget=self.EXPLORE_BUDGET,
+                            stall=self.EXPLORE_STALL, keep_length="caplen" in fixed or "len" in fixed)
             for pc, reached_by in found.items():
                 self.reaching.setdefault(pc, reached_by)
             seen |= {("reach", pc) for pc in found}
         guards = [key for key in open_ if key[0] == "guard" and key not in seen]
         if guards:
-            seen |= set(fire_loads_out_of_bounds(machine, self.reaching, guards, self.EXPLORE_BUDGET))
+            fired = fire_loads_out_of_bounds(machine, self.reaching, guards, self.REPLAY_BUDGET)
+            for key, by in fired.items():
+                self.firing.setdefault(key, by)
+            seen |= set(fired)
         return seen
 
     def settle_by_replay(self, conds) -> None:
@@ -301,9 +337,10 @@ class _Settler:
         their instruction, before asking the solver anything."""
         wanted = [key for key, cond in conds.items() if key not in self.results and key[0] == "guard"]
         found = fire_loads_out_of_bounds(self.session.machines[self.role], self.reaching, wanted,
-                                         self.EXPLORE_BUDGET)
-        for key in found:
+                                         self.REPLAY_BUDGET)
+        for key, by in found.items():
             self.results[key] = (SAT, None)
+            self.firing.setdefault(key, by)
 
     def _one_by_one(self, open_, batch) -> None:
         for key, cond in batch.items():
@@ -329,13 +366,14 @@ def _true_in(model, cond) -> bool:
     return z3.is_true(model.eval(cond, model_completion=True))
 
 
-def _verdict_set(session: Session, enc) -> VerdictSet:
+def _verdict_set(session: Session, enc, returned=()) -> VerdictSet:
+    """``returned``: verdicts already known to be returned by some input."""
     verdict = enc.verdict if not isinstance(enc.verdict, int) else z3.BitVecVal(enc.verdict, 32)
     stay = session.within_unrolling(True)
-    found: List[int] = []
+    found: List[int] = sorted(returned)
     # Constant returns first: each is one cheap question.
     constants = sorted({e.value for e in enc.exits if isinstance(e.value, int)
-                        and e.rule != RULE_LOOP_BOUND})
+                        and e.rule != RULE_LOOP_BOUND} - set(found))
     for value in constants:
         status, _ = session.check(_and(stay, verdict == value))
         if status == SAT:

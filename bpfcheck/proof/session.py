@@ -73,20 +73,34 @@ class Session:
                     self.solver.pop()
         return UNKNOWN, None
 
-    def find(self, goal, replay: Callable[[object, Optional[Context]], bool]):
+    def find(self, goal, replay: Callable[[object, Optional[Context]], bool], hint=None):
         """Look for an input satisfying ``goal``; return ``(status, input,
         context, note)`` where the input is concrete, minimised and passes
-        ``replay`` (the goal re-checked on the reference VM)."""
-        goal = self.within_unrolling(goal)
-        status, model = self.check(goal)
-        if status != SAT:
-            return status, None, None, self.last_reason if status == UNKNOWN else None
+        ``replay`` (the goal re-checked on the reference VM).  ``hint``, an
+        input ``(packet, context)`` believed to pass ``replay``, saves the
+        first solver question when it does."""
         def safe_replay(value, ctx):
             # A candidate that makes libpcap loop or abort is simply not a witness.
             try:
                 return replay(value, ctx)
             except ExecutionError:
                 return False
+
+        goal = self.within_unrolling(goal)
+        if hint is not None and self.target != "seccomp" and safe_replay(*hint):
+            self.solver.push()
+            try:
+                if goal is not True:
+                    self.solver.add(goal)
+                with out_of_memory_is_unknown(self):
+                    value, ctx, note = witness_mod.minimise_packet(self.solver, self.inputs, hint[0],
+                                                                   hint[1] or Context(), safe_replay)
+                    return SAT, value, ctx, None
+            finally:
+                self.solver.pop()
+        status, model = self.check(goal)
+        if status != SAT:
+            return status, None, None, self.last_reason if status == UNKNOWN else None
 
         self.solver.push()
         try:

@@ -124,10 +124,25 @@ def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Chec
             break
     else:
         return None, None, "the solver's input does not replay on the reference VM"
+    return minimise_packet(solver, inputs, packet, ctx, check, model)
+
+
+def minimise_packet(solver: z3.Solver, inputs: SymbolicInputs, packet: bytes, ctx: Context,
+                    check: Check, model=None):
+    """The smallest readable packet input, starting from one that passes
+    ``check`` (from a model, or found by concrete exploration): returns
+    ``(packet, context, None)``.  ``solver`` holds the goal."""
     # Shorten by replay (cheap), then ask the solver once whether anything
     # shorter exists at all: "a witness of at most n bytes" is monotone in n.
     packet = _truncate(packet, ctx, check)
     if packet and _exists_shorter(solver, inputs, len(packet) - 1):
+        if model is None:
+            solver.push()
+            solver.add(z3.ULE(inputs.length, len(packet) - 1))
+            model = solver.model() if solver.check() == z3.sat else None
+            solver.pop()
+        if model is None:
+            return _shrink_packet(packet, ctx, check, inputs.fixed) + (None,)
         model = shortest_length(solver, inputs, model)
         length = model.eval(inputs.length, model_completion=True).as_long()
         ctx = context_from_model(inputs, model)

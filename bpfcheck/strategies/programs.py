@@ -40,13 +40,23 @@ _U32S = st.one_of(st.sampled_from(NASTY_U32), st.integers(0, isa.U32))
 
 def u32s() -> st.SearchStrategy[int]:
     """Any u32, with the nasty ones (:data:`NASTY_U32`) drawn often."""
-    return _U32S
+    return _public_u32s()
+
+
+@drawn_by("u32s")
+def _public_u32s(draw) -> int:
+    return draw(_U32S)
 
 
 def instructions() -> st.SearchStrategy[Instruction]:
     """Any ``struct sock_filter`` at all: every code, jt, jf and k (the
     kernel's 49 opcodes drawn often, so that jt/jf/k corners matter)."""
-    return _INSTRUCTIONS
+    return _public_instructions()
+
+
+@drawn_by("instructions")
+def _public_instructions(draw) -> Instruction:
+    return draw(_INSTRUCTIONS)
 
 
 def programs(target: str = "socket", max_len: int = DEFAULT_MAX_LEN, min_len: int = 1

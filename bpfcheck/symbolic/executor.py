@@ -27,7 +27,7 @@ import z3
 from .. import isa
 from ..domains.z3dom import Z3, and_all, bv, or_all
 from ..program import Program
-from ..semantics import DIALECTS, TABLES
+from ..semantics import DIALECTS, RULE_OUT_OF_BOUNDS, TABLES
 from ..validate import validate
 from .inputs import SymbolicInputs
 
@@ -79,13 +79,24 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     states: Dict[int, tuple] = {}
     fresh = itertools.count()
 
+    def name(term, make_var):
+        """A variable standing for ``term``: the one already defining the
+        same term over these inputs (another program's, when two programs
+        share a prefix), else a new one.  The table keeps the terms alive,
+        so their ids are not reused while the inputs live."""
+        known = inputs.named.get(term.get_id())
+        if known is None:
+            var = make_var()
+            known = (term, var, var == term)
+            inputs.named[term.get_id()] = known
+        definitions.append(known[2])
+        return known[1]
+
     def define_bv(value_exprs, conds, label):
-        var = z3.BitVec(f"{tag}_{label}{next(fresh)}", 32)
         term = bv(value_exprs[-1])
         for c, v in zip(reversed(conds[:-1]), reversed(value_exprs[:-1])):
             term = z3.If(c, bv(v), term)
-        definitions.append(var == term)
-        return var
+        return name(term, lambda: z3.BitVec(f"{tag}_{label}{next(fresh)}", 32))
 
     def merge(values, conds, label):
         first = values[0]
@@ -94,7 +105,10 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         return define_bv(values, conds, label)
 
     start = (0, 0)
-    incoming: Dict[Tuple[int, int], List[tuple]] = {start: [(True, 0, 0, (0,) * isa.MEMWORDS)]}
+    # An edge: (condition, A, X, M, known) where ``known`` is a packet length
+    # every run along it has shown by a load at a constant offset.
+    incoming: Dict[Tuple[int, int], List[tuple]] = {start: [(True, 0, 0, (0,) * isa.MEMWORDS, 0)]}
+    ends = [_direct_load_end(insn, target) for insn in program]
     queue = [start]
     loop_exits = []
     while queue:
@@ -106,12 +120,11 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         if reach is False:
             continue
         if len(edges) > 1 and not isinstance(reach, bool):
-            r = z3.Bool(f"{tag}_r{pc}_{iteration}")
-            definitions.append(r == reach)
-            reach = r
+            reach = name(reach, lambda: z3.Bool(f"{tag}_r{pc}_{iteration}"))
         a = merge([e[1] for e in edges], conds, f"a{pc}_")
         x = merge([e[2] for e in edges], conds, f"x{pc}_")
         mem = tuple(merge([e[3][i] for e in edges], conds, f"m{pc}_{i}_") for i in range(isa.MEMWORDS))
+        known = min(e[4] for e in edges)
         reach_parts.setdefault(pc, []).append(reach)
         states.setdefault(pc, (a, x, mem))
 
@@ -121,7 +134,13 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
             raise ValueError(f"instruction {pc}: opcode {insn[0]:#06x} makes libpcap abort")
         effect = handler(insn, a, x, mem, Z3, env)
         live = reach
+        end = ends[pc]
         for cond, value, rule in effect.guards:
+            if rule == RULE_OUT_OF_BOUNDS and end is not None and end <= known:
+                # Every path here loaded at least as far already, so the
+                # bounds check is implied by the reach condition: leaving it
+                # out keeps the formula equivalent and smaller.
+                continue
             fire = and_all(live, cond)
             if fire is not False:
                 exits.append(Exit(pc, fire, value, rule))
@@ -137,6 +156,8 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         if effect.store is not None:
             cell, value = effect.store
             mem = mem[:cell] + (value,) + mem[cell + 1:]
+        if end is not None:
+            known = max(known, end)
 
         def go(target_pc, cond):
             if cond is False:
@@ -150,7 +171,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
             if key not in incoming:
                 incoming[key] = []
                 heapq.heappush(queue, key)
-            incoming[key].append((cond, a, x, mem))
+            incoming[key].append((cond, a, x, mem, known))
 
         flow = effect.flow
         if flow is None:
@@ -172,7 +193,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         term = bv(exits[-1].value)
         for e in reversed(exits[:-1]):
             term = z3.If(boolish(e.cond), bv(e.value), term)
-        definitions.append(verdict == term)
+        verdict = name(term, lambda: z3.BitVec(f"{tag}_verdict", 32))
     reach = {pc: or_all(parts) for pc, parts in reach_parts.items()}
     for pc in range(n):
         reach.setdefault(pc, False)
@@ -182,6 +203,27 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
                               "unknown functions of the packet")
     return Encoding(program, target, inputs, verdict, definitions, reach, states, exits,
                     or_all(loop_exits), approximations)
+
+
+def _direct_load_end(insn, target: str) -> Optional[int]:
+    """For a load from the packet at a constant, non-negative offset (not an
+    extension, not network- or link-relative): the length it needs, else None."""
+    code, k = insn[0], insn[3]
+    if target == "seccomp":
+        return None
+    if code & 0x07 == isa.LD and code & 0xE0 == isa.ABS:
+        size = isa.SIZE_BYTES.get(code & 0x18)
+    elif code == isa.LDX | isa.B | isa.MSH:
+        size = 1
+    else:
+        return None
+    if size is None:
+        return None
+    if target != "pcap" and (k >= isa.SKF_AD_OFF or isa.signed32(k) < 0):
+        return None      # extensions, SKF_NET_OFF / SKF_LL_OFF loads
+    if k + size > isa.U32:
+        return None
+    return k + size
 
 
 _NETLINK_OFFSETS = (isa.SKF_AD_OFF + isa.SKF_AD_NLATTR, isa.SKF_AD_OFF + isa.SKF_AD_NLATTR_NEST)

@@ -36,7 +36,13 @@ class SymbolicInputs:
         self.target = target
         self.fixed = dict(fixed or {})
         tag = name or f"in{next(_ids)}"
+        self.tag = tag
         self.constraints = []
+        #: terms already named by a variable (term id -> (term, variable,
+        #: definition)), shared by every program encoded over these inputs:
+        #: where two programs compute the same thing they get the same
+        #: variable, so the solver sees the common part once (see encode)
+        self.named = {}
         if target == "seccomp":
             self.nr = z3.BitVec(f"{tag}_nr", 32)
             self.arch = z3.BitVec(f"{tag}_arch", 32)

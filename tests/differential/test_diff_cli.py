@@ -35,7 +35,9 @@ def test_dialect_only_exits_0_and_lists_the_rule(capsys, shift_file):
     code, out, _ = run(capsys, "diff", shift_file, "--against", "pcap", "--target", "socket",
                        "--random", "20", "--no-solver")
     assert code == 0
-    assert "dialect, 20 inputs: instruction 2 shifts by X = 33" in out
+    # one line per rule, whatever the values; the first example's values after it
+    assert "dialect, 20 inputs: instruction 2 shifts by X >= 32: the kernel shifts by X & 31" in out
+    assert "(instruction 2 shifts by X = 33: the kernel shifts by X & 31 = 1, libpcap gives 0)" in out
     assert "same: 20 inputs compared; 0 disagreements, 20 dialect differences" in out
 
 
@@ -103,3 +105,15 @@ def test_generated_inputs_are_reproducible_and_distinct():
     made = generated_inputs(program, "socket", 10, seed=3)
     # the solver's inputs come first: one takes the jeq's true branch
     assert any(i.value[12:14] == b"\x08\x00" for i in made[:3])
+
+
+@needs_kernel
+def test_a_wrong_semantics_table_is_a_disagreement(capsys, shift_file, monkeypatch):
+    # Plant libpcap's shift (X >= 32 gives 0) in the socket rules: the kernel
+    # shifts by X & 31, nothing documented explains the difference, exit 1.
+    from bpfcheck import semantics
+    monkeypatch.setitem(semantics.TABLES["socket"], 0x6C, semantics.TABLES["pcap"][0x6C])
+    code, out, _ = run(capsys, "diff", shift_file, "--against", "kernel", "--random", "5", "--no-solver")
+    assert code == 1
+    assert "disagreement: #0" in out and "bpfcheck 0x0, kernel 0x2" in out
+    assert "different: 5 inputs compared; 5 disagreements, 0 dialect differences" in out

@@ -55,6 +55,8 @@ def test_bad_arguments_fail_at_once_quoting_the_value(make, words):
     (lambda: frames(truncate=False), "frames(truncate=False)"),
     (lambda: contexts(device=True), "contexts(device=True)"),
     (lambda: seccomp_data(arch=0xC000003E), "seccomp_data(arch=3_221_225_534)"),
+    (lambda: instructions(), "instructions()"),
+    (lambda: u32s(), "u32s()"),
 ])
 def test_reprs_read_like_the_call(make, text):
     assert repr(make()) == text

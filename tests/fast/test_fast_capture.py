@@ -141,3 +141,46 @@ def _program_file(tmp_path):
     f = tmp_path / "prog.c"
     f.write_text(TCP80.format("c"))
     return f
+
+
+# Loads the capture path reads straight from the reader's buffer: past the
+# first 96 bytes, at offsets from X (huge, wrapping), from the network
+# header, by the few lanes that reach them, and the wire length.
+BUFFER_LOADS = {
+    "far": Program([(0x30, 0, 0, 200), (0x16, 0, 0, 0)]),
+    "ind-huge": Program([(0x01, 0, 0, 1000), (0x48, 0, 0, 0), (0x16, 0, 0, 0)]),
+    "ind-wrap": Program([(0x01, 0, 0, 0xFFFFFFFF), (0x40, 0, 0, 14), (0x16, 0, 0, 0)]),
+    "msh": Program([(0xB1, 0, 0, 14), (0x48, 0, 0, 14), (0x16, 0, 0, 0)]),
+    "net-relative": Program([(0x20, 0, 0, 0xFFF00000 + 12), (0x16, 0, 0, 0)]),
+    "sparse": Program([(0x28, 0, 0, 12), (0x15, 0, 2, 0x806), (0x20, 0, 0, 28),
+                       (0x16, 0, 0, 0), (0x06, 0, 0, 0)]),
+    "huge-k": Program([(0x20, 0, 0, 0x7FFFFFF0), (0x16, 0, 0, 0)]),
+    "len": Program([(0x80, 0, 0, 0), (0x16, 0, 0, 0)]),
+}
+
+
+@pytest.mark.parametrize("target", ["socket", "pcap"])
+@pytest.mark.parametrize("name", sorted(BUFFER_LOADS))
+def test_loads_from_the_capture_buffer_are_the_vms(tmp_path, frames, target, name):
+    program = BUFFER_LOADS[name]
+    try:
+        batch.run_batch(program, [b""], target=target)
+    except Exception:
+        pytest.skip(f"{name} is not a valid {target} program")
+    path = _capture(tmp_path / "in.pcap", frames, wire_extra=500)
+    assert run_capture(program, path, target, chunk=64).verdicts == _vm_verdicts(program, path, target)
+
+
+def test_on_chunk_sees_the_packets_during_the_call_only(tmp_path, frames):
+    path = _capture(tmp_path / "in.pcap", frames)
+    seen, kept = [], []
+
+    def on_chunk(datas, wirelens, verdicts):
+        seen.extend(datas)
+        kept.append(datas)
+        assert len(datas) == len(wirelens) == len(verdicts)
+
+    run_capture(TCP80, path, chunk=50, on_chunk=on_chunk)
+    assert seen == list(frames)
+    with pytest.raises(RuntimeError, match="during the on_chunk call"):
+        kept[0][0]

@@ -34,15 +34,19 @@ PROFILES = {
 }
 SETTINGS = PROFILES[os.environ.get("BPFCHECK_FUZZ_PROFILE", "ci")]
 
-test_socket_verdicts_match_the_kernel = needs_kernel(
-    SETTINGS(campaign.test_socket_verdicts_match_the_kernel))
-test_seccomp_verdicts_match_the_kernel = needs_seccomp(
-    SETTINGS(campaign.test_seccomp_verdicts_match_the_kernel))
-test_pcap_verdicts_match_libpcap = needs_libpcap(SETTINGS(campaign.test_pcap_verdicts_match_libpcap))
+TESTS = campaign.build_tests(SETTINGS)
+
+test_socket_verdicts_match_the_kernel = needs_kernel(TESTS["test_socket_verdicts_match_the_kernel"])
+test_seccomp_verdicts_match_the_kernel = needs_seccomp(TESTS["test_seccomp_verdicts_match_the_kernel"])
+test_pcap_verdicts_match_libpcap = needs_libpcap(TESTS["test_pcap_verdicts_match_libpcap"])
 test_socket_programs_under_libpcap_rules_match_libpcap = needs_libpcap(
-    SETTINGS(campaign.test_socket_programs_under_libpcap_rules_match_libpcap))
-test_validation_matches_the_kernel = needs_kernel(SETTINGS(campaign.test_validation_matches_the_kernel))
-test_seccomp_validation_matches_the_kernel = needs_seccomp(
-    SETTINGS(campaign.test_seccomp_validation_matches_the_kernel))
-test_validation_matches_libpcap = needs_libpcap(SETTINGS(campaign.test_validation_matches_libpcap))
-test_fast_paths_match_the_reference_vm = SETTINGS(campaign.test_fast_paths_match_the_reference_vm)
+    TESTS["test_socket_programs_under_libpcap_rules_match_libpcap"])
+test_validation_matches_the_kernel = needs_kernel(TESTS["test_validation_matches_the_kernel"])
+test_seccomp_validation_matches_the_kernel = needs_seccomp(TESTS["test_seccomp_validation_matches_the_kernel"])
+test_validation_matches_libpcap = needs_libpcap(TESTS["test_validation_matches_libpcap"])
+test_fast_paths_match_the_reference_vm = TESTS["test_fast_paths_match_the_reference_vm"]
+
+
+def test_every_check_is_exposed_here_and_in_the_module():
+    names = {n for n in globals() if n.startswith("test_")} - {"test_every_check_is_exposed_here_and_in_the_module"}
+    assert names == set(TESTS) == {n for n in vars(campaign) if n.startswith("test_")}
