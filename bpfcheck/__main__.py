@@ -4,7 +4,13 @@ import sys
 
 
 def main(argv=None) -> int:
-    from .cli import main as cli_main
+    try:
+        from .cli import main as cli_main
+    except KeyboardInterrupt:
+        # Ctrl-C while the command modules are still loading: the same one
+        # line and exit code as an interrupt once running, not a traceback.
+        print("bpfcheck: interrupted", file=sys.stderr)
+        return 130
     return cli_main(argv)
 
 

@@ -16,7 +16,7 @@ from bpfcheck.differential import (DIALECT, DISAGREEMENT, Input, KernelOracle, L
 from bpfcheck.semantics import TABLES
 from bpfcheck.vm import Machine
 
-from diff_support import needs_kernel, needs_libpcap
+from oracle_marks import needs_kernel, needs_libpcap
 
 AD, NET, LL = isa.SKF_AD_OFF, isa.SKF_NET_OFF, isa.SKF_LL_OFF
 RET_A = (0x16, 0, 0, 0)

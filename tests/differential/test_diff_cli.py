@@ -11,7 +11,7 @@ from bpfcheck.differential.inputs import drawn_inputs, generated_inputs
 from bpfcheck.pcapio import PcapWriter
 from bpfcheck.program import Program
 
-from diff_support import needs_kernel, needs_libpcap
+from oracle_marks import needs_kernel, needs_libpcap
 
 SHIFT = "ldx #33\nld #1\nlsh x\nret a\n"
 PORT_80 = "tcp port 80"

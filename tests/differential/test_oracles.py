@@ -14,7 +14,7 @@ from bpfcheck.differential.confirm import can_confirm, confirming_program
 from bpfcheck.strategies import packets, programs
 from bpfcheck.validate import is_valid
 
-from diff_support import needs_kernel, needs_libpcap
+from oracle_marks import needs_kernel, needs_libpcap
 
 QUICK = settings(max_examples=30, derandomize=True, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))

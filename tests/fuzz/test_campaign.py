@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 
 from bpfcheck.fuzz import hypothesis_tests as campaign
 
-from fuzz_support import needs_kernel, needs_libpcap, needs_seccomp
+from oracle_marks import needs_kernel, needs_libpcap, needs_seccomp
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
           HealthCheck.large_base_example]

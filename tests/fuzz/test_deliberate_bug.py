@@ -35,7 +35,7 @@ from bpfcheck.fuzz import FuzzConfig, run_campaign
 from bpfcheck.semantics import TABLES
 from bpfcheck.vm import Machine
 
-from fuzz_support import needs_kernel
+from oracle_marks import needs_kernel
 
 LSH_X = 0x6C
 BUDGET = 60.0

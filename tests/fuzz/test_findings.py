@@ -11,7 +11,7 @@ from bpfcheck.corpus.runner import run_case
 from bpfcheck.differential.values import Acceptance, Input
 from bpfcheck.fuzz.findings import FINDINGS_DIR, CorpusWriter, Finding, to_case
 
-from fuzz_support import needs_kernel, needs_libpcap, needs_seccomp
+from oracle_marks import needs_kernel, needs_libpcap, needs_seccomp
 
 PROGRAM = Program([(0x28, 0, 0, 12), (0x04, 0, 0, 1), (0x16, 0, 0, 0)])
 PACKET = bytes(range(40))

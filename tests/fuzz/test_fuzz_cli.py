@@ -16,7 +16,7 @@ import pytest
 from bpfcheck.cli import main
 from bpfcheck.fuzz.state import STATE_DIR
 
-from fuzz_support import needs_kernel, needs_libpcap
+from oracle_marks import needs_kernel, needs_libpcap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,7 +11,7 @@ from bpfcheck.fuzz.cases import draw_chunk
 from bpfcheck.fuzz.state import STATE_DIR, State
 from bpfcheck.fuzz.stats import Stats
 
-from fuzz_support import needs_libpcap
+from oracle_marks import needs_libpcap
 
 
 def drawn(seed, chunk, count=6, skip=0):

@@ -1,5 +1,6 @@
-"""Skip marks for the differential tests: each skips, saying why, only when an oracle
-is really missing here (not Linux, not x86-64 for seccomp, no libpcap)."""
+"""Skip marks shared by the test folders (on the path through ``pythonpath`` in
+pyproject.toml): each skips, saying why, only when an oracle is really missing
+here (not Linux, not x86-64 for seccomp, no libpcap)."""
 
 from __future__ import annotations
 
