@@ -4,6 +4,7 @@ The public interface is documented in INTERFACE.md; everything listed
 there is importable from here.
 """
 
+from ._lazy import lazy_getattr
 from .context import Context, SeccompData
 from .errors import (BpfcheckError, CompileError, ExecutionError, FormatError,
                      OracleUnavailable, ParseError, UsageError, ValidationError)
@@ -40,14 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(f".{module}", __name__), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'bpfcheck' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = ["Analysis", "Finding", "Outcome", "VerdictSet", "Witness", "analyze", "equivalent",

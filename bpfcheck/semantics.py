@@ -54,6 +54,18 @@ class Effect(NamedTuple):
     store: Optional[Tuple[int, Any]] = None
     flow: Optional[tuple] = None
 
+    def applied(self, a, x, mem: tuple):
+        """The registers and scratch memory (a tuple) after this effect,
+        for the executors that keep each state as values, not in place."""
+        if self.a is not None:
+            a = self.a
+        if self.x is not None:
+            x = self.x
+        if self.store is not None:
+            cell, value = self.store
+            mem = mem[:cell] + (value,) + mem[cell + 1:]
+        return a, x, mem
+
 
 @dataclass(frozen=True)
 class Dialect:

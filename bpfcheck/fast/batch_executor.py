@@ -127,13 +127,7 @@ def execute(program: Program, target: str, env, n: int) -> np.ndarray:
                     break
         if live is False:
             continue
-        if effect.a is not None:
-            a = effect.a
-        if effect.x is not None:
-            x = effect.x
-        if effect.store is not None:
-            cell, value = effect.store
-            mem = mem[:cell] + (value,) + mem[cell + 1:]
+        a, x, mem = effect.applied(a, x, mem)
 
         def go(target_pc, mask):
             if mask is not False:

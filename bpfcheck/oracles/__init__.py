@@ -13,24 +13,17 @@ Nothing here is loaded or started at import: a missing facility raises
 :class:`~bpfcheck.errors.OracleUnavailable` when first used.
 """
 
+from .._lazy import lazy_getattr
+
 # The names below load their module on first use (PEP 562): compiling an
 # expression with libpcap (.libpcap) need not import sockets and netlink.
-_LAZY = {
+_LAZY = {name: (module, name) for name, module in {
     "KernelRejected": "kernel", "KernelSocket": "kernel", "kernel_accepts": "kernel",
     "kernel_run": "kernel", "kernel_verdicts": "kernel", "probe_extensions": "kernel",
     "Metadata": "packet", "Observation": "packet", "PacketNamespace": "packet",
     "kernel_seccomp_accepts": "seccomp", "seccomp_run_via_socket": "seccomp",
-}
-
-
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+}.items()}
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 __all__ = [
     "KernelRejected", "KernelSocket", "Metadata", "Observation", "PacketNamespace",

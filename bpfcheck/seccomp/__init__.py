@@ -12,6 +12,7 @@ provable summaries), :mod:`.explain`, :mod:`.diff`, :mod:`.audit`,
 (profiles), :mod:`.live` (PTRACE_SECCOMP_GET_FILTER), :mod:`.sources`.
 """
 
+from .._lazy import lazy_getattr
 from .policy import Policy, combine
 
 __all__ = ["Policy", "audit", "combine", "compile_profile", "diff", "dump_filters", "explain",
@@ -29,11 +30,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(f".{module}", __name__), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'bpfcheck.seccomp' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)

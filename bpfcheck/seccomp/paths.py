@@ -373,13 +373,7 @@ def walk(program: Sequence, fixed: Optional[Dict[int, int]] = None, limit: int =
 def _apply(effect, pc, a, x, mem):
     """The new registers, and the next pc: an int, None for ``ret``, or
     ``(cond, then_pc, else_pc)`` for a jump on a symbolic condition."""
-    if effect.a is not None:
-        a = effect.a
-    if effect.x is not None:
-        x = effect.x
-    if effect.store is not None:
-        cell, value = effect.store
-        mem = mem[:cell] + (value,) + mem[cell + 1:]
+    a, x, mem = effect.applied(a, x, mem)
     flow = effect.flow
     if flow is None:
         return a, x, mem, pc + 1

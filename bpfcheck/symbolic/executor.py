@@ -149,13 +149,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
                 break
         if live is False:
             continue
-        if effect.a is not None:
-            a = effect.a
-        if effect.x is not None:
-            x = effect.x
-        if effect.store is not None:
-            cell, value = effect.store
-            mem = mem[:cell] + (value,) + mem[cell + 1:]
+        a, x, mem = effect.applied(a, x, mem)
         if end is not None:
             known = max(known, end)
 
