@@ -157,6 +157,32 @@ class Mismatch:
     extra: str = ""
 
 
+def libpcap_mismatches(pcap, program: Program, inputs: Sequence[Tuple[bytes, int]]) -> List[Mismatch]:
+    """Run ``(packet, wirelen)`` inputs on libpcap's ``bpf_filter`` and on the
+    reference VM's ``pcap`` target; the inputs where they differ (a verdict,
+    or an error at another instruction)."""
+    from bpfcheck.errors import ExecutionError
+    from bpfcheck.vm import Machine
+    theirs = pcap.bpf_filter_many(program, [p for p, _ in inputs], [w for _, w in inputs],
+                                  errors="return")
+    machine = Machine(program, "pcap")
+    mismatches = []
+    for i, ((packet, wirelen), verdict) in enumerate(zip(inputs, theirs)):
+        try:
+            ours = machine.run(packet, Context(len=wirelen))
+        except ExecutionError as exc:
+            ours = exc
+        if isinstance(ours, ExecutionError) or isinstance(verdict, ExecutionError):
+            same = (isinstance(ours, ExecutionError) and isinstance(verdict, ExecutionError)
+                    and ours.pc == verdict.pc)
+        else:
+            same = ours == verdict
+        if not same:
+            mismatches.append(Mismatch(f"#{i} wirelen={wirelen}", packet, Context(len=wirelen),
+                                       ours, verdict))
+    return mismatches
+
+
 def report(title: str, program: Sequence, mismatches: List[Mismatch], ours: str = "bpfcheck",
            theirs: str = "kernel", limit: int = 8) -> str:
     lines = [f"{title}: {len(mismatches)} disagreement(s)", "program:", show_program(program)]

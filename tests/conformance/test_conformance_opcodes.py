@@ -16,13 +16,13 @@ from __future__ import annotations
 import pytest
 
 from bpfcheck import Context, Machine, isa
-from bpfcheck.errors import ExecutionError, ValidationError
+from bpfcheck.errors import ValidationError
 from bpfcheck.oracles.kernel import KernelRejected
 from bpfcheck.program import Program
 from bpfcheck.semantics import KERNEL_OPCODES as SEMANTICS_OPCODES
 
 from conformance_crafted import GROUPS, SMALL_PACKETS, all_cases
-from conformance_support import (AD, KERNEL_OPCODES, RET_A, Failures, Mismatch, P,
+from conformance_support import (libpcap_mismatches, AD, KERNEL_OPCODES, RET_A, Failures, Mismatch, P,
                                  bpfcheck_verdict, describe_validation, pattern, report, ret,
                                  show_program)
 
@@ -168,23 +168,7 @@ def libpcap_vs_vm(pcap, program: Program, packets, failures: Failures) -> None:
         return
     # each packet twice: whole, and as a capture cut short (wirelen > caplen)
     inputs = [(p, len(p)) for p in packets] + [(p, len(p) + 1000) for p in packets]
-    theirs = pcap.bpf_filter_many(program, [p for p, _ in inputs], [w for _, w in inputs],
-                                  errors="return")
-    machine = Machine(program, "pcap")
-    mismatches = []
-    for i, ((packet, wirelen), verdict) in enumerate(zip(inputs, theirs)):
-        try:
-            ours = machine.run(packet, Context(len=wirelen))
-        except ExecutionError as exc:
-            ours = exc
-        if isinstance(ours, ExecutionError) or isinstance(verdict, ExecutionError):
-            same = (isinstance(ours, ExecutionError) and isinstance(verdict, ExecutionError)
-                    and ours.pc == verdict.pc)
-        else:
-            same = ours == verdict
-        if not same:
-            mismatches.append(Mismatch(f"#{i} wirelen={wirelen}", packet, Context(len=wirelen),
-                                       ours, verdict))
+    mismatches = libpcap_mismatches(pcap, program, inputs)
     if mismatches:
         failures.add(report("reference VM (target='pcap') vs libpcap bpf_filter", program,
                             mismatches, theirs="libpcap"))

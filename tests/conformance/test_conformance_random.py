@@ -35,14 +35,13 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from bpfcheck import Context, Machine, isa
-from bpfcheck.errors import ExecutionError
 from bpfcheck.frames import sample_frames
 from bpfcheck.oracles import _exact
 from bpfcheck.oracles.kernel import KernelRejected
 from bpfcheck.strategies import packets, programs
 from bpfcheck.vm import delivered as delivered_length
 
-from conformance_support import (SCALE, Mismatch, bpfcheck_verdict, describe_validation, hsettings,
+from conformance_support import (libpcap_mismatches, SCALE, Mismatch, bpfcheck_verdict, describe_validation, hsettings,
                                  pattern, random_mutant, report, show_program, single_fault)
 from conformance_validation import (SOCKET_CLASSES, check_pcap_validation,
                                     check_socket_validation)
@@ -174,20 +173,7 @@ def test_random_programs_vs_libpcap(pcap):
     def check(program, drawn, picks, extra):
         pkts = list(drawn) + [POOL[i] for i in picks]
         inputs = [(p, len(p)) for p in pkts] + [(p, len(p) + extra) for p in pkts]
-        theirs = pcap.bpf_filter_many(program, [p for p, _ in inputs], [w for _, w in inputs],
-                                      errors="return")
-        machine = Machine(program, "pcap")
-        mismatches = []
-        for i, ((packet, wirelen), verdict) in enumerate(zip(inputs, theirs)):
-            try:
-                ours = machine.run(packet, Context(len=wirelen))
-            except ExecutionError as exc:
-                ours = exc
-            same = (ours == verdict if isinstance(ours, int) and isinstance(verdict, int)
-                    else type(ours) is type(verdict))
-            if not same:
-                mismatches.append(Mismatch(f"#{i} wirelen={wirelen}", packet, Context(len=wirelen),
-                                           ours, verdict))
+        mismatches = libpcap_mismatches(pcap, program, inputs)
         stats["programs"] += 1
         stats["compared"] += len(inputs)
         assert not mismatches, report("random program: reference VM vs libpcap", program,
