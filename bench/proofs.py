@@ -317,8 +317,8 @@ def main(argv=None):
                                  live_random_program(4096), "socket", 1, args.naive_budget))
     else:
         print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it; it is known "
-              "to MISS the target: ~80 branches on computed values need a solver question each, "
-              "1-5 s apiece)")
+              "to MISS the target: ~65 out-of-bounds and link-relative loads on computed offsets fire "
+              "only off every known path and need a whole-program solver question each, 2-5 s apiece)")
     n = 300 if args.quick else 2000
     chain = bench_big(f"{n:,}-diamond chain (2^{n} paths)", diamond_chain(n), "pcap", repeat,
                       args.naive_budget, targeted=False)

@@ -9,6 +9,7 @@ rest need a question of their own.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -22,6 +23,7 @@ from ..symbolic.executor import RULE_LOOP_BOUND
 from ..errors import ExecutionError
 from .explore import explore, fire_loads_out_of_bounds
 from .outcome import Finding, Witness
+from .paths import fire_on_known_paths
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
 
 #: distinct verdicts enumerated one by one before switching to ranges
@@ -164,7 +166,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
     settled.settle_by_replay(guards)
-    settled.settle_all(guards, batched=True)
+    settled.settle_all(guards, batched=True, when_slow=settled.settle_by_paths)
     findings: List[Finding] = []
     for key in sorted(guards):
         if settled.status(key) != SAT:
@@ -235,6 +237,8 @@ class _Settler:
     EXPLORE_BUDGET = 20.0
     EXPLORE_STALL = 0.75
     REPLAY_BUDGET = 2.0    # seconds of cutting inputs to fire out-of-bounds loads
+    PATH_BUDGET = 20.0     # seconds of single-path questions firing guards
+    SLOW_QUESTION = 1.0    # seconds: a question over the whole program this slow calls when_slow
 
     def __init__(self, session: Session, role: str = "program"):
         self.session = session
@@ -243,11 +247,14 @@ class _Settler:
         self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
         self.firing: Dict[object, tuple] = {}   # guard key -> an input known to fire it
 
-    def settle_all(self, conds: Dict[object, object], batched: bool = False) -> None:
+    def settle_all(self, conds: Dict[object, object], batched: bool = False, when_slow=None) -> None:
         """Settle every condition.  ``batched`` asks about many at once
         (good when most are impossible: one "no" settles them all); else one
         at a time, in the order given — callers put the deepest instructions
-        first, so each input found runs a long path and settles much."""
+        first, so each input found runs a long path and settles much.
+        ``when_slow(conds)`` is called once, after the first question that
+        takes longer than :attr:`SLOW_QUESTION` seconds and finds an input,
+        to settle what it can more cheaply than by one such question each."""
         open_ = {}
         for key, cond in conds.items():
             if key in self.results:
@@ -262,7 +269,9 @@ class _Settler:
             size = self.CHUNK if batched else 1
             batch = dict(list(open_.items())[:size])
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
+            started = time.monotonic()
             status, model = self._check(goal)
+            slow = time.monotonic() - started > self.SLOW_QUESTION
             if status == UNSAT:
                 self._settle(open_, batch, UNSAT)
             elif status == UNKNOWN:
@@ -272,6 +281,11 @@ class _Settler:
                 if not seen & set(batch):   # not replayable (an over-approximated extension)
                     seen |= {k for k, c in batch.items() if _true_in(model, c)}
                 self._settle(open_, seen, SAT)
+                if slow and when_slow is not None:
+                    when_slow(conds)
+                    when_slow = None
+                    for key in [key for key in open_ if key in self.results]:
+                        open_.pop(key)
 
     def _check(self, goal):
         """Prefer inputs small enough to replay (a packet the solver leaves
@@ -341,6 +355,27 @@ class _Settler:
         for key, by in found.items():
             self.results[key] = (SAT, None)
             self.firing.setdefault(key, by)
+
+    def settle_by_paths(self, conds) -> None:
+        """Settle guards by small questions along paths known inputs take
+        (see :mod:`.paths`); each answer counts only once replayed."""
+        wanted = [key for key in conds if key not in self.results and key[0] == "guard"]
+
+        def observe(value, ctx):
+            try:
+                trace = self.session.run(self.role, value, ctx)
+            except ExecutionError:
+                return
+            for pc in trace.path:
+                self.reaching.setdefault(pc, (value, ctx))
+            if trace.rule is not None:
+                key = ("guard", trace.rule_pc, trace.rule)
+                self.firing.setdefault(key, (value, ctx))
+                if key in conds and key not in self.results:
+                    self.results[key] = (SAT, None)
+        known = dict.fromkeys(list(self.reaching.values()) + list(self.firing.values()))
+        fire_on_known_paths(self.session, self.role, known, wanted, self.PATH_BUDGET, observe,
+                            lambda key: key not in self.results)
 
     def _one_by_one(self, open_, batch) -> None:
         for key, cond in batch.items():

@@ -1,0 +1,119 @@
+"""Single-path questions: fire a guard along a run already known.
+
+A guard (an out-of-bounds load, a link-relative load without a header, a
+division by zero) fires on at most one instruction per run, so a question
+over the whole program's formula settles one guard per answer — on a large
+program that is a second or more each.  Most guards can be fired on a path
+some known input already takes: replaying that input with the semantics
+table over z3 terms (the symbolic inputs, but only the instructions of this
+one run, no merged states) gives the path's condition up to the guard, and
+"this path, then the guard fires" is a small question.  Its model is only a
+candidate: it counts once the reference VM, run on it, ends at that guard.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import z3
+
+from .. import isa
+from ..context import Context
+from ..domains.concrete import PcapInput, SocketInput
+from ..domains.z3dom import Z3, make_solver
+from ..errors import ExecutionError
+from ..semantics import TABLES
+
+#: time limit of one path question (seconds)
+PATH_QUESTION_TIMEOUT = 0.5
+
+
+def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs: Iterable[int]):
+    """For the run of ``role`` on ``(value, ctx)``: for each pc in
+    ``stop_pcs`` the run visits, its first visit's ``(prefix, guards)`` —
+    the conditions (z3 terms) the run satisfied before that instruction,
+    and the instruction's guards over the same terms, in the order the
+    table checks them.  None when the run cannot be replayed."""
+    machine = session.machines[role]
+    table = TABLES[machine.target]
+    env = session.inputs.env(machine.target)
+    stops = set(stop_pcs)
+    state = {"a": 0, "x": 0, "mem": (0,) * isa.MEMWORDS}
+    prefix: List = []
+    seen: Dict[int, Tuple[int, tuple]] = {}     # pc -> (length of the prefix, guards)
+
+    def observe(pc, insn, effect, a):
+        shadow = table[insn[0]](insn, state["a"], state["x"], state["mem"], Z3, env)
+        if pc in stops and pc not in seen:
+            seen[pc] = (len(prefix), shadow.guards)
+        for guard in shadow.guards:
+            # The run went on past this instruction: no guard fired.
+            if not isinstance(guard.cond, bool):
+                prefix.append(Z3.not_(guard.cond))
+        state["a"], state["x"], state["mem"] = shadow.applied(state["a"], state["x"], state["mem"])
+        flow, concrete_flow = shadow.flow, effect.flow
+        if flow is not None and flow[0] == "jump" and not isinstance(flow[1], bool):
+            prefix.append(flow[1] if concrete_flow[1] else Z3.not_(flow[1]))
+
+    if machine.target == "pcap":
+        wire = len(value) if ctx is None or ctx.len is None else max(ctx.len, len(value))
+        concrete_env = PcapInput(value, wire)
+    else:
+        concrete_env = SocketInput(value, ctx or Context())
+    try:
+        machine.observe(concrete_env, observe)
+    except ExecutionError:
+        return None
+    return {pc: (prefix[:n], guards) for pc, (n, guards) in seen.items()}
+
+
+def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, budget: float,
+                        observe_input, is_open, stall: float = 1.0) -> None:
+    """Ask, for each guard key ``("guard", pc, rule)`` in ``wanted`` and
+    each known input (``inputs``: ``(value, ctx)`` pairs) whose run visits
+    ``pc``, for an input that follows that run's path to ``pc`` and fires
+    the guard there, until ``is_open(key)`` says it is settled.  Every
+    model is handed to ``observe_input(value, ctx)``, which replays it and
+    settles what it really fires.  Stops after ``budget`` seconds, or
+    ``stall`` seconds without settling anything (guards that cannot fire
+    are left to one question over the whole program)."""
+    if session.target == "seccomp":
+        return
+    start = time.monotonic()
+    deadline = start + budget
+    stalled = start + stall
+    small = session.small_input()
+    for value, ctx in inputs:
+        keys = [key for key in wanted if is_open(key)]
+        if len(keys) < len(wanted):
+            wanted = keys
+            stalled = min(deadline, time.monotonic() + stall)
+        if not keys or time.monotonic() > stalled:
+            return
+        conds = path_conditions(session, role, value, ctx, {key[1] for key in keys})
+        if not conds:
+            continue
+        solver = make_solver(timeout=PATH_QUESTION_TIMEOUT)
+        solver.add(*session.inputs.constraints)
+        solver.add(small)
+        for key in keys:
+            _, pc, rule = key
+            if pc not in conds or not is_open(key) or time.monotonic() > stalled:
+                continue
+            prefix, guards = conds[pc]
+            before = []
+            for guard in guards:
+                if guard.rule == rule and not isinstance(guard.cond, bool):
+                    solver.push()
+                    solver.add(*prefix, *before, guard.cond)
+                    if solver.check() == z3.sat:
+                        found_value, found_ctx = session.concrete(solver.model())
+                        solver.pop()
+                        if found_value is not None:
+                            observe_input(found_value, found_ctx)
+                        break
+                    solver.pop()
+                if isinstance(guard.cond, bool):
+                    break     # a guard that always fires first: nothing after it can
+                before.append(Z3.not_(guard.cond))
