@@ -327,7 +327,8 @@ def main(argv=None):
     print(f"Targets (issue 3): real filters median analyze {median:.3f} s, equiv {equiv_median:.3f} s "
           f"(< 1 s: {'met' if max(median, equiv_median) < 1 else 'MISSED'}); "
           f"slowest 4,096-instruction program {worst:.2f} s (< {BIG_TARGET:g} s: "
-          f"{'met' if worst < BIG_TARGET else 'MISSED'}); "
+          f"{'met' if worst < BIG_TARGET else 'MISSED'}"
+          f"{'' if args.hard else ' for those run; the --hard one is known to MISS'}); "
           f"{n:,}-diamond chain analyze {chain['analyze']:.2f} s, equiv {chain['equiv']:.2f} s")
 
 
