@@ -67,14 +67,22 @@ class Branch:
         self.value, self.taken, self.other = value, taken, other
 
 
+def known_input(target: str, packet: bytes, ctx: Optional[Context], record: Optional[_Recording] = None):
+    """The reference VM's input for a candidate ``(packet, ctx)``; with
+    ``record``, one that notes where each packet load reads.  For ``pcap``
+    the wire length is never shorter than what was captured (a candidate
+    may have grown past a ``len`` it kept)."""
+    if target == "pcap":
+        wire = len(packet) if ctx is None or ctx.len is None else max(ctx.len, len(packet))
+        return PcapInput(packet, wire) if record is None else _RecordingPcapInput(packet, wire, record)
+    ctx = ctx or Context()
+    return SocketInput(packet, ctx) if record is None else _RecordingSocketInput(packet, ctx, record)
+
+
 def _run(machine: Machine, packet: bytes, ctx: Optional[Context]):
     """A trace, plus every constant comparison on a freshly loaded field."""
     record = _Recording()
-    if machine.target == "pcap":
-        wire = len(packet) if ctx is None or ctx.len is None else max(ctx.len, len(packet))
-        env = _RecordingPcapInput(packet, wire, record)
-    else:
-        env = _RecordingSocketInput(packet, ctx or Context(), record)
+    env = known_input(machine.target, packet, ctx, record)
     branches: List[Branch] = []
     origin = [None]
     reads = set()
@@ -279,11 +287,7 @@ def fire_loads_out_of_bounds(machine: Machine, reaching: Dict[int, Input], wante
 def _load_positions(machine: Machine, packet: bytes, ctx: Optional[Context]) -> Dict[int, tuple]:
     """Where each packet load of this run reads (first visit of each pc)."""
     record = _Recording()
-    if machine.target == "pcap":
-        wire = len(packet) if ctx is None or ctx.len is None else max(ctx.len, len(packet))
-        env = _RecordingPcapInput(packet, wire, record)
-    else:
-        env = _RecordingSocketInput(packet, ctx or Context(), record)
+    env = known_input(machine.target, packet, ctx, record)
     seen: Dict[int, tuple] = {}
 
     def observe(at, insn, effect, a):

@@ -20,10 +20,10 @@ import z3
 
 from .. import isa
 from ..context import Context
-from ..domains.concrete import PcapInput, SocketInput
 from ..domains.z3dom import Z3, make_solver
 from ..errors import ExecutionError
 from ..semantics import TABLES
+from .explore import known_input
 
 #: time limit of one path question (seconds)
 PATH_QUESTION_TIMEOUT = 0.5
@@ -56,11 +56,7 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
         if flow is not None and flow[0] == "jump" and not isinstance(flow[1], bool):
             prefix.append(flow[1] if concrete_flow[1] else Z3.not_(flow[1]))
 
-    if machine.target == "pcap":
-        wire = len(value) if ctx is None or ctx.len is None else max(ctx.len, len(value))
-        concrete_env = PcapInput(value, wire)
-    else:
-        concrete_env = SocketInput(value, ctx or Context())
+    concrete_env = known_input(machine.target, value, ctx)
     try:
         machine.observe(concrete_env, observe)
     except ExecutionError:

@@ -8,7 +8,6 @@ import z3
 
 from ..errors import UsageError
 from ..program import Program
-from ..properties import ast
 from ..properties.evaluate import ConcreteOps, ConcreteView, Z3Ops, check_applicable, evaluate
 from ..properties.parser import parse_property
 from ..validate import TARGETS

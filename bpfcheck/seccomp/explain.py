@@ -338,7 +338,6 @@ def data_from_words(words: Dict[int, int]) -> SeccompData:
 
 
 def _fallback_row(ps, name, syscall, nr, audit, why) -> Row:
-    policy = ps.policies[name]
     possible = possible_verdicts(ps, name, [ps.inputs.nr == nr, ps.inputs.arch == audit],
                                  first=SeccompData(nr, audit),
                                  accept=lambda d: d.nr == nr and d.arch == audit)

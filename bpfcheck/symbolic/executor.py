@@ -27,7 +27,7 @@ import z3
 from .. import isa
 from ..domains.z3dom import Z3, and_all, bv, or_all
 from ..program import Program
-from ..semantics import DIALECTS, RULE_OUT_OF_BOUNDS, TABLES
+from ..semantics import RULE_OUT_OF_BOUNDS, TABLES
 from ..validate import validate
 from .inputs import SymbolicInputs
 
@@ -69,7 +69,6 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     program = Program(program)
     validate(program, target)
     table = TABLES[target]
-    dialect = DIALECTS[target]
     env = inputs.env(target)
     tag = name or f"p{next(_names)}"
     n = len(program)

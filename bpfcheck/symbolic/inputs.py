@@ -17,7 +17,7 @@ import z3
 
 from .. import isa
 from ..context import AF_UNIX_LINEAR_MAX, FIELD_RANGES, Context
-from ..domains.z3dom import and_all, bv
+from ..domains.z3dom import bv
 from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS
 
 _NET_OFF = isa.signed32(isa.SKF_NET_OFF)
