@@ -12,28 +12,29 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	-$(PY) -m bpfcheck.fast.native
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 # The oracles: libpcap (userland bpf_filter, the compiler) and tcpdump.
 sysdeps:
-	@if ! ldconfig -p | grep -q 'libpcap.so.0.8' || ! ldconfig -p | grep -q 'libseccomp.so.2' || ! command -v tcpdump >/dev/null; then \
-	  echo "installing tcpdump and libpcap0.8 with apt-get"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 libseccomp2 iproute2) >/dev/null; \
+	@if ! ldconfig -p | grep -q 'libpcap.so.0.8' || ! ldconfig -p | grep -q 'libseccomp.so.2' || ! command -v tcpdump >/dev/null || ! command -v cc >/dev/null; then \
+	  echo "installing tcpdump, libpcap0.8 and a C compiler with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump libpcap0.8 libseccomp2 iproute2 gcc libc6-dev) >/dev/null; \
 	fi
 
 # A headless browser for the HTML report's screenshot test.
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
 
-demo: $(STAMP) sysdeps
+demo: sysdeps $(STAMP)
 	$(PY) -m bpfcheck demo
 
-test: $(STAMP) sysdeps browser
+test: sysdeps $(STAMP) browser
 	$(PY) -m pytest -q -n 2 tests
 
-bench: $(STAMP) sysdeps
+bench: sysdeps $(STAMP)
 	$(PY) bench/run.py
 
 clean:

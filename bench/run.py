@@ -142,6 +142,7 @@ def processes(report, args, path, small_path, n, n_small):
     if tcpdump is None:
         report.line("  tcpdump is not installed: skipped")
     measure.run_process(ours + [small_path, "--expr", "arp", "-q"], env)   # fills the bytecode cache
+    report.line("  " + record_walk())
     for name, expr in filters():
         res = report.results.setdefault(name, {})
         commands = {"bpfcheck": (ours + [path, "--expr", expr, "-q"], env)}
@@ -172,6 +173,14 @@ def processes(report, args, path, small_path, n, n_small):
                     f"{rss / 1024:6.1f} MiB")
 
 
+def record_walk() -> str:
+    """Which walk finds the records (bpfcheck/fast/native.py)."""
+    from bpfcheck.fast import native
+    if native.walker() is not None:
+        return "records found by the C walk (bpfcheck/fast/native/pcapwalk.c, built once into the cache)"
+    return f"records found by the pure-Python walk: the C walk is not built ({native.failure() or 'switched off'})"
+
+
 def breakdown(report, args, path, env):
     """Where the whole-process time of ``run --pcap`` goes: process start
     and imports (measured as processes), then one in-process pass doing
@@ -193,7 +202,7 @@ def breakdown(report, args, path, env):
     evaluate = _Evaluator(bpfcheck.compile(expr), "socket", Context())
 
     def one_pass():
-        spent = {"reading (read + finding records)": 0.0, "filtering": 0.0, "counting": 0.0}
+        spent = {"waiting for records (read ahead on a thread)": 0.0, "filtering": 0.0, "counting": 0.0}
         clock = time.perf_counter
         summary = CaptureSummary()
         t = clock()
@@ -203,7 +212,7 @@ def breakdown(report, args, path, env):
             t2 = clock()
             summary.add(verdicts)
             t3 = clock()
-            spent["reading (read + finding records)"] += t1 - t
+            spent["waiting for records (read ahead on a thread)"] += t1 - t
             spent["filtering"] += t2 - t1
             spent["counting"] += t3 - t2
             t = clock()

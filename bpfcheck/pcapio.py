@@ -36,7 +36,6 @@ import stat
 import struct
 import sys
 import tempfile
-from array import array
 from itertools import repeat
 from typing import Any, BinaryIO, Iterator, List, NamedTuple, Optional, Tuple, Union
 
@@ -171,8 +170,8 @@ class RecordChunk:
     is a uint8 array with at least 8 bytes after the last packet, so loads
     a little past a packet's end stay inside it.  ``wirelens`` are the
     lengths on the wire; ``first`` the 1-based number of the first record.
-    The buffer belongs to the reader and is refilled when the next chunk
-    is asked for: copy out what you keep.
+    The buffer and the arrays belong to the reader and are refilled when
+    the next chunk is asked for: copy out what you keep.
     """
 
     __slots__ = ("linktype", "buffer", "starts", "caplens", "wirelens", "first")
@@ -606,60 +605,8 @@ class CaptureReader:
                 yield linktype, batch
 
     def _pcap_chunks(self, max_records: int, buffer_size: int):
-        # Whole buffers at a time: one read, one Python step per record to
-        # find where records start (_walk_pcap), then numpy reads every
-        # length at once.  A record cut by the end of the buffer moves to
-        # the front and the buffer is refilled behind it; every length is
-        # bounded by max_caplen before any byte of its record is waited for.
-        import numpy as np
-        win = self._win
-        maxcap = self.max_caplen
-        order = self._order
-        rest = win.buf[win.pos:]              # what the header read brought in already
-        have = len(rest)
-        size = max(buffer_size, 2 * (16 + maxcap), have)
-        store = bytearray(size + 8)           # 8 spare bytes: loads just past a packet
-        buffer = np.frombuffer(store, dtype=np.uint8)
-        words = np.ndarray(buffer=store, dtype=np.dtype(order + "u4"), shape=(size + 5,), strides=(1,))
-        store[:have] = rest
-        del rest
-        base = win.offset()                   # stream offset of store[0]
-        win.buf, win.pos, win.base = b"", 0, base
-        fill = _Filler(self._file, win, store, size)
-        while True:
-            have = fill(have)
-            heads, end = _walk_pcap(store, have, order)
-            if len(heads):
-                heads = np.frombuffer(heads, dtype=np.int64)
-                caplens = words[heads + 8].astype(np.int64)
-                wirelens = words[heads + 12].astype(np.int64)
-                over = np.flatnonzero(caplens > maxcap)
-                good = int(over[0]) if len(over) else len(heads)
-                starts = heads + 16
-                for i in range(0, good, max_records):
-                    j = min(good, i + max_records)
-                    first = self.records + 1
-                    self.records += j - i
-                    yield RecordChunk(self.linktype, buffer, starts[i:j], caplens[i:j],
-                                      wirelens[i:j], first)
-                if len(over):
-                    self._caplen_error(self.records + 1, base + int(heads[good]), int(caplens[good]))
-            tail = have - end
-            if tail >= 16:
-                incl = int(words[end + 8])
-                if incl > maxcap:
-                    self._caplen_error(self.records + 1, base + end, incl)
-            if fill.eof:
-                if tail:
-                    # The stream ends inside a record: the window says how,
-                    # as the other readers do.
-                    win.buf, win.pos, win.base, win.eof = bytes(store[end:have]), 0, base + end, True
-                    need = 16 + incl if tail >= 16 else 16
-                    self._pcap_refill(0, need, "data" if tail >= 16 else "header", self.records + 1)
-                return
-            store[:tail] = store[end:have]
-            base += end
-            have = tail
+        from .pcapchunks import pcap_chunks
+        return pcap_chunks(self, max_records, buffer_size)
 
     def _joined_chunks(self, batches):
         """Chunks made of :meth:`batches` (pcapng): the packets joined into
@@ -955,82 +902,6 @@ class CaptureReader:
                     batch, current, room = [], linktype, max_bytes
                 room -= len(data)
                 batch.append((data, orig))
-
-
-class _Filler:
-    """Fills a chunk reader's buffer from the file (``readinto`` where the
-    file has it, else through the window's ``read``), up to its size or
-    the end of the stream (then ``eof``)."""
-
-    def __init__(self, f, win: _Window, store: bytearray, size: int):
-        # Only where readinto is known to work: other file objects may
-        # inherit one that raises (io.RawIOBase's, for a class that
-        # defines only read).
-        known = isinstance(f, (io.FileIO, io.BufferedReader, io.BytesIO))
-        self.readinto = f.readinto if known else None
-        self.read = win.read
-        self.view = memoryview(store)
-        self.size = size
-        self.eof = win.eof
-
-    def __call__(self, have: int) -> int:
-        size = self.size
-        while have < size and not self.eof:
-            try:
-                if self.readinto is not None:
-                    got = self.readinto(self.view[have:size])
-                else:
-                    data = self.read(size - have)
-                    if data and not isinstance(data, (bytes, bytearray)):
-                        raise CaptureError("the capture must be opened in binary mode")
-                    got = len(data) if data else 0
-                    if got > size - have:
-                        raise CaptureError("the capture's file object returned more bytes than asked")
-                    self.view[have:have + got] = data or b""
-            except OSError as e:
-                raise CaptureError(f"cannot read the capture: {e.strerror or e}") from None
-            if not got:               # 0 at the end; None from a non-blocking stream
-                self.eof = True
-                break
-            have += got
-        return have
-
-
-def _walk_pcap(store: bytearray, have: int, order: str) -> Tuple[array, int]:
-    """``(heads, end)``: the offsets of the headers of the complete pcap
-    records at the start of ``store[:have]`` (the first at 0), as
-    ``array("q")``, and the offset of the first record that is not complete
-    (``have`` when there is none).  The length word of a record at ``p`` is
-    at ``p + 8``, element ``p >> 2`` of the view for alignment ``p & 3``:
-    the loop does nothing else, and leaves the last records and files in
-    the other byte order to the careful loop below it."""
-    heads = array("q")
-    append = heads.append
-    pos = 0
-    count = (have - 8) // 4 - 1
-    if order == _NATIVE and count > 0:
-        whole = memoryview(store)
-        views = [whole[k + 8:k + 8 + 4 * count].cast("I") for k in range(4)]
-        try:
-            while True:
-                append(pos)
-                pos += 16 + views[pos & 3][pos >> 2]
-        except IndexError:         # pos's length word is past the views
-            heads.pop()
-        if heads and pos > have:   # ... and the record before it is cut short
-            pos = heads.pop()
-        for view in views:
-            view.release()
-        whole.release()
-    unpack = struct.Struct(order + "I").unpack_from
-    last = have - 16
-    while pos <= last:
-        nxt = pos + 16 + unpack(store, pos + 8)[0]
-        if nxt > have:
-            break
-        append(pos)
-        pos = nxt
-    return heads, min(pos, have)
 
 
 def _tsresol_units(code: int) -> int:

@@ -1,7 +1,8 @@
 """The numpy chunk reader (``iter_chunks``, ``CaptureReader.chunks``) gives
 exactly the records, the errors and the truncation notes of the plain
 record reader, whatever the byte order, timestamp unit, buffer size,
-stream granularity or record layout."""
+stream granularity or record layout -- with the C walk and with the
+Python one, reading a file on a second thread or a stream in one."""
 
 import io
 import random
@@ -16,6 +17,25 @@ from bpfcheck.pcapio import (CHUNK_BUFFER, DEFAULT_CHUNK, CaptureError, CaptureR
                              iter_chunks, read_packets)
 
 np = pytest.importorskip("numpy")
+
+
+@pytest.fixture(autouse=True, params=["c-walk", "python-walk"])
+def walk(request, monkeypatch):
+    from bpfcheck.fast import native
+    if request.param == "python-walk":
+        monkeypatch.setenv("BPFCHECK_NATIVE", "0")
+    else:
+        monkeypatch.setenv("BPFCHECK_NATIVE", "1")
+        if native.walker() is None:
+            pytest.skip(f"the C walk is not built here: {native.failure()}")
+    return request.param
+
+
+def on_disk(tmp_path, data, name="in.pcap"):
+    """A path: the reader owns the file and reads it ahead on a thread."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
 
 
 def chunked(source, **kw):
@@ -48,11 +68,13 @@ def varied_capture(count, order="<", nanosecond=False, seed=1, largest=1500):
 
 @pytest.mark.parametrize("order", ["<", ">"])
 @pytest.mark.parametrize("nanosecond", [False, True], ids=["us", "ns"])
-@pytest.mark.parametrize("make", [io.BytesIO, lambda d: craft.Dribble(d, 1000)], ids=["bytes", "dribble"])
-def test_records_straddling_buffers_are_the_plain_readers(order, nanosecond, make):
+@pytest.mark.parametrize("make", ["bytes", "dribble", "file"])
+def test_records_straddling_buffers_are_the_plain_readers(order, nanosecond, make, tmp_path):
     data = varied_capture(400, order, nanosecond)
+    source = {"bytes": io.BytesIO, "dribble": lambda d: craft.Dribble(d, 1000),
+              "file": lambda d: on_disk(tmp_path, d)}[make](data)
     # max_caplen 1500 makes the buffer 3032 bytes: most refills cut a record
-    got, sizes = chunked(make(data), max_caplen=1500, buffer_size=64, max_records=37)
+    got, sizes = chunked(source, max_caplen=1500, buffer_size=64, max_records=37)
     assert got == reference(io.BytesIO(data))
     assert sum(sizes) == 400 and max(sizes) <= 37
 
@@ -97,7 +119,8 @@ def _error_of(fn):
 
 
 @pytest.mark.parametrize("cut", [3, 16 + 8, 16 + 30], ids=["in-header", "header-only", "in-data"])
-def test_a_truncated_last_record(cut):
+@pytest.mark.parametrize("from_file", [False, True], ids=["stream", "file"])
+def test_a_truncated_last_record(cut, from_file, tmp_path):
     data = varied_capture(50, seed=3)
     last = craft.pcap([(1, 2, b"x" * 40, 40)])[24:]
     data = data + last[:cut]
@@ -105,7 +128,8 @@ def test_a_truncated_last_record(cut):
     seen = []
 
     def consume():
-        for chunk in iter_chunks(io.BytesIO(data), max_caplen=1500, buffer_size=1):
+        source = on_disk(tmp_path, data) if from_file else io.BytesIO(data)
+        for chunk in iter_chunks(source, max_caplen=1500, buffer_size=1):
             seen.append(len(chunk))
 
     message = _error_of(consume)
@@ -121,14 +145,16 @@ def test_a_truncated_last_record(cut):
 
 
 @pytest.mark.parametrize("incl", [1501, 5000, 0xFFFFFFF0])
-def test_a_length_over_the_limit_stops_at_that_record(incl):
+@pytest.mark.parametrize("from_file", [False, True], ids=["stream", "file"])
+def test_a_length_over_the_limit_stops_at_that_record(incl, from_file, tmp_path):
     good = varied_capture(20, seed=4)
     bad = struct.pack("<IIII", 0, 0, incl, incl) + b"\0" * min(incl, 6000)
     data = good + bad + craft.pcap([(0, 0, b"after", 5)])[24:]
     seen = []
 
     def consume():
-        for chunk in iter_chunks(io.BytesIO(data), max_caplen=1500, buffer_size=1 << 20):
+        source = on_disk(tmp_path, data) if from_file else io.BytesIO(data)
+        for chunk in iter_chunks(source, max_caplen=1500, buffer_size=1 << 20):
             seen.append(len(chunk))
 
     message = _error_of(consume)
