@@ -28,7 +28,9 @@ from .pcapio import CaptureError, RecordChunk
 
 _NATIVE = "<" if sys.byteorder == "little" else ">"
 #: records found per call of the C walk (its arrays' length)
-WALK_LIMIT = 1 << 18
+WALK_LIMIT = 1 << 16
+#: bytes of the first read of a file read ahead
+RAMP_START = 1 << 20
 
 
 def pcap_chunks(reader, max_records: int, buffer_size: int) -> Iterator[RecordChunk]:
@@ -37,16 +39,20 @@ def pcap_chunks(reader, max_records: int, buffer_size: int) -> Iterator[RecordCh
     maxcap = reader.max_caplen
     order = reader._order
     rest = win.buf[win.pos:]              # what the header read brought in already
-    size = max(buffer_size, 2 * (16 + maxcap), len(rest))
     ahead = win.seek is not None          # a regular file bpfcheck opened
+    # Reading ahead, the two buffers share the memory of one.
+    size = max(buffer_size // 2 if ahead else buffer_size, 2 * (16 + maxcap), len(rest))
     buffers = [_Buffer(np, size, order) for _ in range(2 if ahead else 1)]
     current = buffers[0]
-    current.store[:len(rest)] = rest
+    current.store[:len(rest)] = np.frombuffer(rest, dtype=np.uint8)
     current.have = len(rest)
     del rest
     base = win.offset()                   # stream offset of current.store[0]
     win.buf, win.pos, win.base = b"", 0, base
-    fill = _Filler(reader._file, win, size)
+    # Reading ahead, the first buffers are filled only part way, growing
+    # (1 MiB, 2 MiB, ...): filtering starts after a short read, and each
+    # read hides behind the filtering of the buffer before.
+    fill = _Filler(reader._file, win, size, max(RAMP_START, 2 * (16 + maxcap)) if ahead else size)
     current.load(fill)
     pending: Optional[_Ahead] = None
     try:
@@ -83,7 +89,7 @@ def pcap_chunks(reader, max_records: int, buffer_size: int) -> Iterator[RecordCh
                 if have > end:
                     # The stream ends inside a record: the window says how,
                     # as the other readers do.
-                    win.buf, win.pos, win.base, win.eof = bytes(current.store[end:have]), 0, base + end, True
+                    win.buf, win.pos, win.base, win.eof = current.store[end:have].tobytes(), 0, base + end, True
                     if tail_length is None:
                         reader._pcap_refill(0, 16, "header", reader.records + 1)
                     else:
@@ -113,10 +119,12 @@ class _Buffer:
     walk found (``found``: starts, caplens, wirelens, end, complete)."""
 
     def __init__(self, np, size: int, order: str):
-        self.store = bytearray(size + 8)  # 8 spare bytes: loads just past a packet
-        self.view = memoryview(self.store)
-        self.array = np.frombuffer(self.store, dtype=np.uint8)
-        self.words = np.ndarray(buffer=self.store, dtype=np.dtype(order + "u4"),
+        # Not a bytearray: that would zero 16 MiB up front, page by page.
+        # The pages are touched first by the read that fills them.
+        self.array = self.store = np.empty(size + 8, dtype=np.uint8)
+        self.array[size:] = 0             # 8 spare bytes: loads just past a packet
+        self.view = memoryview(self.array)
+        self.words = np.ndarray(buffer=self.array, dtype=np.dtype(order + "u4"),
                                 shape=(size + 5,), strides=(1,))
         self.size = size
         self.walk = _native_walk(np, self.array, order) or _python_walk(np, self.store, self.words, order)
@@ -126,7 +134,7 @@ class _Buffer:
 
     def take_tail(self, other: "_Buffer", end: int) -> None:
         """Start with ``other``'s bytes from ``end`` (an incomplete record)."""
-        tail = other.store[end:other.have]
+        tail = other.store[end:other.have].copy()
         self.store[:len(tail)] = tail
         self.have = len(tail)
 
@@ -163,9 +171,10 @@ class _Ahead:
 class _Filler:
     """Fills a buffer from the file (``readinto`` where the file has it,
     else through the window's ``read``), up to its size or the end of the
-    stream."""
+    stream: up to ``first`` bytes the first time, twice as many each time
+    after, up to ``size``."""
 
-    def __init__(self, f, win, size: int):
+    def __init__(self, f, win, size: int, first: int):
         # Only where readinto is known to work: other file objects may
         # inherit one that raises (io.RawIOBase's, for a class that
         # defines only read).
@@ -173,11 +182,13 @@ class _Filler:
         self.readinto = f.readinto if known else None
         self.read = win.read
         self.size = size
+        self.limit = min(size, first)
         self.eof = win.eof
 
     def __call__(self, view: memoryview, have: int) -> Tuple[int, bool]:
         """``(bytes now in view, whether the stream has ended)``."""
-        size = self.size
+        size = max(self.limit, have)
+        self.limit = min(self.size, 2 * self.limit)
         while have < size and not self.eof:
             try:
                 if self.readinto is not None:
@@ -221,7 +232,7 @@ def _native_walk(np, buffer, order: str):
     return walk
 
 
-def _python_walk(np, store: bytearray, words, order: str):
+def _python_walk(np, store, words, order: str):
     """The pure-Python walk, the same ``walk`` as :func:`_native_walk`'s
     (it always walks to the end: its ``pos`` is 0)."""
     def walk(pos: int, have: int):
@@ -232,7 +243,7 @@ def _python_walk(np, store: bytearray, words, order: str):
     return walk
 
 
-def walk_pcap(store: bytearray, have: int, order: str) -> Tuple[array, int]:
+def walk_pcap(store, have: int, order: str) -> Tuple[array, int]:
     """``(heads, end)``: the offsets of the headers of the complete pcap
     records at the start of ``store[:have]`` (the first at 0), as
     ``array("q")``, and the offset of the first record that is not complete

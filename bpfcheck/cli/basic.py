@@ -145,6 +145,8 @@ def cmd_run(args) -> int:
 def _run_capture(machine, path, base_ctx, results, write=None) -> None:
     # Streamed in chunks through the batch path: memory stays flat.
     from ..capture_run import run_capture
+    from ..fast.allocator import keep_freed_memory
+    keep_freed_memory()
     summary = run_capture(machine.program, path, machine.target, base_ctx,
                           on_chunk=results.show_chunk, write=write)
     results.absorb(summary, write)

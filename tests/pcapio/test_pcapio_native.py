@@ -107,6 +107,7 @@ def test_reading_ahead_leaves_no_thread_behind(tmp_path):
 def fresh_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("BPFCHECK_CACHE", str(cache))
+    monkeypatch.delenv("BPFCHECK_NATIVE", raising=False)
     monkeypatch.setattr(native, "_tried", False)
     monkeypatch.setattr(native, "_loaded", None)
     monkeypatch.setattr(native, "_failure", None)
