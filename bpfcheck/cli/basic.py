@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from ..errors import UsageError, ValidationError
 from . import common
@@ -147,9 +148,57 @@ def _run_capture(machine, path, base_ctx, results, write=None) -> None:
     from ..capture_run import run_capture
     from ..fast.allocator import keep_freed_memory
     keep_freed_memory()
-    summary = run_capture(machine.program, path, machine.target, base_ctx,
-                          on_chunk=results.show_chunk, write=write)
+    progress = _CaptureProgress(sys.stderr if not results.args.json else None)
+
+    def on_chunk(datas, wirelens, verdicts):
+        results.show_chunk(datas, wirelens, verdicts)
+        progress.update(len(verdicts))
+
+    try:
+        summary = run_capture(machine.program, path, machine.target, base_ctx,
+                              on_chunk=on_chunk, write=write)
+    finally:
+        progress.clear()
     results.absorb(summary, write)
+
+
+class _CaptureProgress:
+    """A live line on standard error, when it is a terminal, for a capture
+    that takes more than a second: packets so far and the rate.  Cleared
+    before the totals are printed (or an interruption is reported)."""
+
+    DELAY = 1.0
+    PERIOD = 0.25
+
+    def __init__(self, stream):
+        self.stream = stream
+        try:
+            self.live = stream is not None and stream.isatty()
+        except (AttributeError, ValueError):
+            self.live = False
+        self.started = time.monotonic()
+        self.due = self.started + self.DELAY
+        self.packets = 0
+        self.shown = False
+
+    def update(self, packets: int) -> None:
+        self.packets += packets
+        if not self.live:
+            return
+        now = time.monotonic()
+        if now < self.due:
+            return
+        self.due = now + self.PERIOD
+        elapsed = now - self.started
+        self.stream.write(f"\r\033[Krun: {self.packets:,} packets, "
+                          f"{self.packets / elapsed / 1e6:.2f} M/s, {elapsed:.0f} s")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 class _RunSummary:

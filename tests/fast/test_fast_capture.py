@@ -1,7 +1,9 @@
 """Streaming a capture through a filter: ``bpfcheck run FILE --pcap F``."""
 
+import io
 import json
 import struct
+import sys
 
 import pytest
 
@@ -135,6 +137,31 @@ def test_cli_stops_per_packet_lines_for_big_captures(tmp_path, capsys):
     assert main(["run", "--pcap", path, str(_program_file(tmp_path))]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == MAX_LISTED + 2 and lines[MAX_LISTED].startswith("(per-packet lines stop")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_long_capture_shows_progress_on_a_terminal_then_clears_it(tmp_path, monkeypatch, json_output):
+    from bpfcheck.cli import basic
+    path = _capture(tmp_path / "big.pcap", [b"\0" * 20] * 3000)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(basic._CaptureProgress, "DELAY", 0.0)
+    monkeypatch.setattr(basic._CaptureProgress, "PERIOD", 0.0)
+    args = ["run", "--pcap", path, "-q", str(_program_file(tmp_path))] + (["--json"] if json_output else [])
+    assert main(args) == 0
+    shown = terminal.getvalue()
+    if json_output:       # machine-readable runs keep standard error clean
+        assert shown == ""
+        return
+    assert "run: 3,000 packets" in shown and shown.endswith("\r\033[K")
+    # not a terminal: nothing at all
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert main(args) == 0 and sys.stderr.getvalue() == ""
 
 
 def _program_file(tmp_path):
