@@ -317,8 +317,9 @@ def main(argv=None):
                                  live_random_program(4096), "socket", 1, args.naive_budget))
     else:
         print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it; it is known "
-              "to MISS the target: ~65 out-of-bounds and link-relative loads on computed offsets fire "
-              "only off every known path and need a whole-program solver question each, 2-5 s apiece)")
+              "to MISS the target: 25-35 s, down from ~4 min; ~30 out-of-bounds loads on computed offsets "
+              "fire only on short packets no known run takes and still need a whole-program solver "
+              "question each, 0.3-0.5 s apiece, and ~10 reach questions take ~1 s each)")
     n = 300 if args.quick else 2000
     chain = bench_big(f"{n:,}-diamond chain (2^{n} paths)", diamond_chain(n), "pcap", repeat,
                       args.naive_budget, targeted=False)

@@ -156,6 +156,25 @@ def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:
     return solver
 
 
+def make_incremental_solver(timeout=None, max_memory=None) -> z3.Solver:
+    """A solver that answers every question with z3's incremental core
+    (never the non-incremental pipeline of :func:`make_solver`).
+
+    For many questions over one big formula, each asked as
+    ``check(literal)`` with ``literal -> goal`` asserted: the core keeps
+    the formula and every lemma it learnt between questions, so once a
+    few are answered an impossible goal costs milliseconds, where the
+    pipeline re-reads the whole formula each time (a second or more on a
+    4,096-instruction program).  On some formulas the core alone is far
+    slower (see :data:`INCREMENTAL_PATIENCE_MS`): callers give it a time
+    limit and ask again elsewhere when it runs out."""
+    solver = z3.SolverFor("QF_ABV")
+    params = limit_params(timeout, max_memory)
+    params["combined_solver.solver2_timeout"] = 0xFFFFFFFF
+    solver.set(**params)
+    return solver
+
+
 def limit_params(timeout=None, max_memory=None) -> dict:
     """z3 parameters for a time limit in seconds (None or infinite: none;
     z3 counts milliseconds in 32 bits) and a memory cap in MB (default:

@@ -9,12 +9,12 @@ rest need a question of their own.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import z3
 
+from .. import isa
 from ..context import Context
 from ..program import Program
 from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RULE_NO_LINK_HEADER,
@@ -22,6 +22,7 @@ from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RUL
 from ..symbolic.executor import RULE_LOOP_BOUND
 from ..errors import ExecutionError
 from .explore import explore, fire_loads_out_of_bounds
+from .flips import flip_towards
 from .outcome import Finding, Witness
 from .paths import fire_on_known_paths
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
@@ -150,10 +151,14 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     enc = session.add_program("program", program)
     settled = _Settler(session)
 
-    # Reachability: plain inputs and their mutations first, then one
-    # question at a time (each model settles many instructions).
+    # Reachability: plain inputs and their mutations first, then branch
+    # flips along their runs, then questions over the whole program, the
+    # deepest instructions first (each model settles many instructions).
     settled.seed({("reach", pc): enc.reach[pc] for pc in range(len(program))})
-    settled.settle_all({("reach", pc): enc.reach[pc] for pc in reversed(range(len(program)))})
+    reach = {("reach", pc): enc.reach[pc] for pc in reversed(range(len(program)))}
+    settled.flip_towards(reach, list(dict.fromkeys(settled.reaching.values())))
+    settled.settle_all(reach, lambda value, ctx, keys: settled.flip_towards(reach, [(value, ctx)]),
+                       chunk=settled.REACH_CHUNK)
     dead = sorted(pc for pc in range(len(program)) if settled.status(("reach", pc)) == UNSAT)
     unknown = [(pc, settled.reason(("reach", pc))) for pc in range(len(program))
                if settled.status(("reach", pc)) == UNKNOWN]
@@ -166,7 +171,9 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
     settled.settle_by_replay(guards)
-    settled.settle_all(guards, batched=True, when_slow=settled.settle_by_paths)
+    # Deepest first: each guard a question fires is on a short packet that
+    # runs far, and the guards before it on its path fire along it.
+    settled.settle_all(dict(sorted(guards.items(), key=lambda item: -item[0][1])), settled.fire_along)
     findings: List[Finding] = []
     for key in sorted(guards):
         if settled.status(key) != SAT:
@@ -206,7 +213,7 @@ def _exit_witness(session: Session, pc: int, rule: str, cond, hint=None) -> Opti
     def replay(value, ctx):
         t = session.run("program", value, ctx)
         return t.rule == rule and t.rule_pc == pc
-    status, value, ctx, note = session.find(cond, replay, hint)
+    status, value, ctx, note = session.find(cond, replay, hint, incremental=True)
     if status != SAT:
         return None
     return session.make_witness(value, ctx, rule=rule, rule_pc=pc)
@@ -224,13 +231,15 @@ def _or(conds):
 class _Settler:
     """Settles many conditions with few solver questions.
 
-    Each question asks for an input satisfying *any* still-open condition;
+    Each question asks for an input satisfying one still-open condition;
     the answer is replayed on the reference VM, and everything that run
-    reached or fired is settled at once.  When the solver says no, every
-    condition in the question is settled as impossible by that one answer.
+    reached or fired is settled at once.  Questions go to one incremental
+    solver (:meth:`Session.check_incrementally`), which keeps what it
+    learnt between them: an impossible condition then costs milliseconds,
+    so asking one at a time is cheaper than big disjunctions, whose every
+    "yes" settles a single guard at the price of a question over them all.
     """
 
-    CHUNK = 256   # conditions per question: big disjunctions slow z3 down
     # Concrete exploration after each solver answer goes on while it keeps
     # finding instructions (a run costs milliseconds, a question far more):
     # it stops after EXPLORE_STALL seconds without a find, or EXPLORE_BUDGET.
@@ -238,7 +247,8 @@ class _Settler:
     EXPLORE_STALL = 0.75
     REPLAY_BUDGET = 2.0    # seconds of cutting inputs to fire out-of-bounds loads
     PATH_BUDGET = 20.0     # seconds of single-path questions firing guards
-    SLOW_QUESTION = 1.0    # seconds: a question over the whole program this slow calls when_slow
+    FLIP_BUDGET = 10.0     # seconds of branch flips along known runs, per call
+    REACH_CHUNK = 64       # instructions per reach question (guards: one each)
 
     def __init__(self, session: Session, role: str = "program"):
         self.session = session
@@ -246,15 +256,19 @@ class _Settler:
         self.results: Dict[object, Tuple[str, Optional[str]]] = {}
         self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
         self.firing: Dict[object, tuple] = {}   # guard key -> an input known to fire it
+        self.predecessors = _predecessors(self.session.machines[role].program)
 
-    def settle_all(self, conds: Dict[object, object], batched: bool = False, when_slow=None) -> None:
-        """Settle every condition.  ``batched`` asks about many at once
-        (good when most are impossible: one "no" settles them all); else one
-        at a time, in the order given — callers put the deepest instructions
-        first, so each input found runs a long path and settles much.
-        ``when_slow(conds)`` is called once, after the first question that
-        takes longer than :attr:`SLOW_QUESTION` seconds and finds an input,
-        to settle what it can more cheaply than by one such question each."""
+    def settle_all(self, conds: Dict[object, object], follow_up=None, chunk: int = 1) -> None:
+        """Settle every condition in the order given — callers put the
+        deepest instructions first, so each input found runs a long path
+        and settles much.  A question may be about several open conditions
+        at once (up to ``chunk``): a "no" settles them all.  Dead code comes
+        in long runs, so each "no" doubles how many the next question asks
+        about, and each "yes" (which settles at least one) goes back to one.
+        A condition at an instruction all of whose predecessors are dead is
+        settled without a question.  ``follow_up(value, ctx, keys)``, when
+        given, is called with each input a question found and the keys
+        still open, to settle more of them from it cheaply."""
         open_ = {}
         for key, cond in conds.items():
             if key in self.results:
@@ -265,37 +279,57 @@ class _Settler:
                 self.results[key] = (SAT, None)
             else:
                 open_[key] = cond
+        size = 1
         while open_:
-            size = self.CHUNK if batched else 1
-            batch = dict(list(open_.items())[:size])
+            batch = {}
+            for key, cond in open_.items():
+                if self._dead_by_predecessors(key):
+                    self.results[key] = (UNSAT, None)
+                    continue
+                batch[key] = cond
+                if len(batch) >= size:
+                    break
+            for key in [key for key in open_ if key in self.results]:
+                open_.pop(key)
+            if not batch:
+                continue
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
-            started = time.monotonic()
             status, model = self._check(goal)
-            slow = time.monotonic() - started > self.SLOW_QUESTION
             if status == UNSAT:
                 self._settle(open_, batch, UNSAT)
+                size = min(chunk, 2 * size)
             elif status == UNKNOWN:
-                self._one_by_one(open_, batch)
+                if len(batch) > 1:
+                    chunk = size = 1     # one at a time: some may still be settled
+                    continue
+                self.results[next(iter(batch))] = (UNKNOWN, self.session.last_reason)
+                open_.pop(next(iter(batch)))
             else:
-                seen = self._observe(model, open_) & set(open_)
+                size = 1
+                value, ctx = self.session.concrete(model)
+                seen = self._observe_input(value, ctx, open_) & set(open_)
                 if not seen & set(batch):   # not replayable (an over-approximated extension)
                     seen |= {k for k, c in batch.items() if _true_in(model, c)}
                 self._settle(open_, seen, SAT)
-                if slow and when_slow is not None:
-                    when_slow(conds)
-                    when_slow = None
-                    for key in [key for key in open_ if key in self.results]:
-                        open_.pop(key)
+                if follow_up is not None and value is not None and open_:
+                    follow_up(value, ctx, list(open_))
+                    for done in [k for k in open_ if k in self.results]:
+                        open_.pop(done)
 
     def _check(self, goal):
-        """Prefer inputs small enough to replay (a packet the solver leaves
-        unbounded would be gigabytes long); fall back to any input."""
+        """An answer for ``goal``, preferring inputs small enough to replay
+        (a packet the solver leaves unbounded could be gigabytes long).
+        The unbounded question comes first: it alone is exact when the
+        answer is no (most questions, on a program with dead code).  The
+        questions share one incremental solver (see
+        :meth:`Session.check_incrementally`): a program's many reach and
+        guard questions differ only in their goal."""
+        status, model = self.session.check_incrementally(goal)
         small = self.session.small_input()
-        if small is not None:
-            status, model = self.session.check(z3.And(goal, small))
-            if status == SAT:
-                return status, model
-        return self.session.check(goal)
+        if status != SAT or small is None or _true_in(model, small):
+            return status, model
+        status_small, model_small = self.session.check_incrementally(goal, small)
+        return (status_small, model_small) if status_small == SAT else (status, model)
 
     def seed(self, conds: Dict[object, object]) -> None:
         """Settle what plain inputs (all-zero packets, default metadata) and
@@ -310,13 +344,9 @@ class _Settler:
                 break
             self._settle(open_, self._observe_input(bytes(size), Context(), open_) & set(open_), SAT)
 
-    def _observe(self, model, open_) -> set:
-        """What one concrete run, built from the model, reaches and fires —
-        and what cheap mutations of that input reach besides."""
-        value, ctx = self.session.concrete(model)
-        return self._observe_input(value, ctx, open_)
-
     def _observe_input(self, value, ctx, open_) -> set:
+        """What one concrete run reaches and fires — and what cheap
+        mutations of that input reach besides."""
         if value is None:
             return set()
         try:
@@ -356,32 +386,71 @@ class _Settler:
             self.results[key] = (SAT, None)
             self.firing.setdefault(key, by)
 
-    def settle_by_paths(self, conds) -> None:
-        """Settle guards by small questions along paths known inputs take
-        (see :mod:`.paths`); each answer counts only once replayed."""
-        wanted = [key for key in conds if key not in self.results and key[0] == "guard"]
+    def flip_towards(self, conds, inputs) -> None:
+        """Reach open instructions of ``conds`` by flipping branches of the
+        runs of ``inputs`` (see :mod:`.flips`): each a question along one
+        run, replayed before it counts."""
+        wanted = {key[1] for key, cond in conds.items() if key[0] == "reach" and key not in self.results
+                  and cond is not False and cond is not True}
 
         def observe(value, ctx):
+            seen = self._record_run(value, ctx)
+            for key in seen:
+                if key in conds and key not in self.results:
+                    self.results[key] = (SAT, None)
+            return {key[1] for key in seen if key[0] == "reach"}
+        flip_towards(self.session, self.role, inputs, wanted, self.FLIP_BUDGET, observe)
+
+    def _dead_by_predecessors(self, key) -> bool:
+        """Whether ``key`` is impossible because the instruction it is at
+        is: a guard at an unreachable instruction, or an instruction all of
+        whose predecessors are unreachable (in a program that only jumps
+        forward, a run reaches an instruction from one of them)."""
+        pc = key[1]
+        if key[0] == "guard":
+            return self.results.get(("reach", pc), (None,))[0] == UNSAT
+        preds = self.predecessors.get(pc) if self.predecessors is not None else None
+        return bool(preds) and all(self.results.get(("reach", p), (None,))[0] == UNSAT for p in preds)
+
+    def _record_run(self, value, ctx) -> set:
+        """What one concrete run reaches and fires (remembering the input)."""
+        try:
+            trace = self.session.run(self.role, value, ctx)
+        except ExecutionError:
+            return set()
+        for pc in trace.path:
+            self.reaching.setdefault(pc, (value, ctx))
+        seen = {("reach", pc) for pc in trace.path}
+        if trace.rule is not None:
+            key = ("guard", trace.rule_pc, trace.rule)
+            self.firing.setdefault(key, (value, ctx))
+            seen.add(key)
+        return seen
+
+    def fire_along(self, value, ctx, keys) -> None:
+        """Settle guards in ``keys`` by small questions along the path this
+        input takes (see :mod:`.paths`); each answer counts only once
+        replayed.  Guards are asked deepest first, so the input a question
+        finds has a short packet that still runs far (the guards that need
+        a question fire only on short packets), and the guards before it
+        on its path usually fire along it."""
+        wanted = [key for key in keys if key not in self.results and key[0] == "guard"]
+
+        def observe(found_value, found_ctx):
             try:
-                trace = self.session.run(self.role, value, ctx)
+                trace = self.session.run(self.role, found_value, found_ctx)
             except ExecutionError:
                 return
             for pc in trace.path:
-                self.reaching.setdefault(pc, (value, ctx))
+                self.reaching.setdefault(pc, (found_value, found_ctx))
             if trace.rule is not None:
                 key = ("guard", trace.rule_pc, trace.rule)
-                self.firing.setdefault(key, (value, ctx))
-                if key in conds and key not in self.results:
+                self.firing.setdefault(key, (found_value, found_ctx))
+                if key in wanted and key not in self.results:
                     self.results[key] = (SAT, None)
-        known = dict.fromkeys(list(self.reaching.values()) + list(self.firing.values()))
-        fire_on_known_paths(self.session, self.role, known, wanted, self.PATH_BUDGET, observe,
-                            lambda key: key not in self.results)
-
-    def _one_by_one(self, open_, batch) -> None:
-        for key, cond in batch.items():
-            status, _ = self.session.check(cond)
-            self.results[key] = (status, self.session.last_reason if status == UNKNOWN else None)
-            open_.pop(key)
+        if wanted:
+            fire_on_known_paths(self.session, self.role, [(value, ctx)], wanted, self.PATH_BUDGET, observe,
+                                lambda key: key not in self.results)
 
     def _settle(self, open_, keys, status) -> None:
         for key in keys:
@@ -393,6 +462,28 @@ class _Settler:
 
     def reason(self, key):
         return self.results[key][1]
+
+
+def _predecessors(program) -> Optional[Dict[int, List[int]]]:
+    """pc -> the pcs a run can come to it from; None when the program jumps
+    backwards (libpcap loops: then a run can come from anywhere later)."""
+    preds: Dict[int, List[int]] = {}
+    for pc, (code, jt, jf, k) in enumerate(program):
+        cls = code & 0x07
+        if cls == isa.RET:
+            continue
+        if cls == isa.JMP:
+            if code & 0xF0 == isa.JA:
+                targets = {pc + 1 + isa.signed32(k)}
+            else:
+                targets = {pc + 1 + jt, pc + 1 + jf}
+        else:
+            targets = {pc + 1}
+        for target in targets:
+            if target <= pc:
+                return None
+            preds.setdefault(target, []).append(pc)
+    return preds
 
 
 def _true_in(model, cond) -> bool:
@@ -410,7 +501,7 @@ def _verdict_set(session: Session, enc, returned=()) -> VerdictSet:
     constants = sorted({e.value for e in enc.exits if isinstance(e.value, int)
                         and e.rule != RULE_LOOP_BOUND} - set(found))
     for value in constants:
-        status, _ = session.check(_and(stay, verdict == value))
+        status, _ = session.check_incrementally(_and(stay, verdict == value))
         if status == SAT:
             found.append(value)
         elif status == UNKNOWN:
@@ -419,7 +510,7 @@ def _verdict_set(session: Session, enc, returned=()) -> VerdictSet:
     # Then whatever else the symbolic returns can produce.
     while True:
         blocked = z3.And(*[verdict != v for v in found]) if found else True
-        status, model = session.check(_and(stay, blocked))
+        status, model = session.check_incrementally(_and(stay, blocked))
         if status == UNSAT:
             return VerdictSet([(v, v) for v in found])
         if status == UNKNOWN:
@@ -439,7 +530,7 @@ def _and(a, b):
 
 def _membership(session, verdict, stay):
     def member(value):
-        return session.check(_and(stay, verdict == value))[0] != UNSAT
+        return session.check_incrementally(_and(stay, verdict == value))[0] != UNSAT
     return member
 
 
@@ -455,7 +546,7 @@ def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
         lo, hi = stack.pop()
         budget -= 1
         inside = _and(stay, z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi)))
-        status, model = session.check(inside)
+        status, model = session.check_incrementally(inside)
         if status == UNSAT:
             continue
         if status == UNKNOWN or budget <= 0:
@@ -499,7 +590,7 @@ def _extreme(session, verdict, stay, lo, hi, lowest: bool) -> Optional[int]:
         mid = (lo + hi) // 2 if lowest else (lo + hi + 1) // 2
         bound = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, mid)) if lowest else \
             z3.And(z3.UGE(verdict, mid), z3.ULE(verdict, hi))
-        status, _ = session.check(_and(stay, bound))
+        status, _ = session.check_incrementally(_and(stay, bound))
         if status == UNKNOWN:
             return None
         if lowest:
@@ -513,7 +604,7 @@ def _enumerate_between(session, verdict, stay, lo, hi) -> Optional[List[int]]:
     values = []
     while True:
         cond = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi), *[verdict != v for v in values])
-        status, model = session.check(_and(stay, cond))
+        status, model = session.check_incrementally(_and(stay, cond))
         if status == UNSAT:
             return sorted(values)
         if status == UNKNOWN:

@@ -13,6 +13,7 @@ candidate: it counts once the reference VM, run on it, ends at that guard.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -27,6 +28,7 @@ from .explore import known_input
 
 #: time limit of one path question (seconds)
 PATH_QUESTION_TIMEOUT = 0.5
+_literals = itertools.count()
 
 
 def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs: Iterable[int]):
@@ -35,6 +37,24 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
     the conditions (z3 terms) the run satisfied before that instruction,
     and the instruction's guards over the same terms, in the order the
     table checks them.  None when the run cannot be replayed."""
+    run = shadow_run(session, role, value, ctx, stop_pcs)
+    if run is None:
+        return None
+    prefix, seen, _ = run
+    return {pc: (prefix[:n], guards) for pc, (n, guards) in seen.items()}
+
+
+def shadow_run(session, role: str, value, ctx: Optional[Context], stop_pcs: Iterable[int] = (),
+               steps: Optional[int] = None):
+    """The run of ``role`` on ``(value, ctx)`` replayed over z3 terms:
+    ``(prefix, seen, branches)`` where ``prefix`` lists the conditions the
+    run satisfied in order, ``seen`` maps each pc of ``stop_pcs`` it
+    visits to ``(length of the prefix at its first visit, its guards)``,
+    and ``branches`` lists ``(index in prefix, pc not taken)`` for every
+    conditional jump it took one way.  With ``steps``, only the run's
+    first ``steps`` instructions are replayed over terms (the rest of the
+    run is not needed, and replaying costs far more than running).  None
+    when the run cannot be replayed."""
     machine = session.machines[role]
     table = TABLES[machine.target]
     env = session.inputs.env(machine.target)
@@ -42,8 +62,13 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
     state = {"a": 0, "x": 0, "mem": (0,) * isa.MEMWORDS}
     prefix: List = []
     seen: Dict[int, Tuple[int, tuple]] = {}     # pc -> (length of the prefix, guards)
+    branches: List[Tuple[int, int]] = []
+    left = [steps if steps is not None else -1]
 
     def observe(pc, insn, effect, a):
+        if left[0] == 0:
+            return
+        left[0] -= 1
         shadow = table[insn[0]](insn, state["a"], state["x"], state["mem"], Z3, env)
         if pc in stops and pc not in seen:
             seen[pc] = (len(prefix), shadow.guards)
@@ -54,14 +79,17 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
         state["a"], state["x"], state["mem"] = shadow.applied(state["a"], state["x"], state["mem"])
         flow, concrete_flow = shadow.flow, effect.flow
         if flow is not None and flow[0] == "jump" and not isinstance(flow[1], bool):
-            prefix.append(flow[1] if concrete_flow[1] else Z3.not_(flow[1]))
+            taken = bool(concrete_flow[1])
+            if flow[2] != flow[3]:
+                branches.append((len(prefix), pc + 1 + (flow[3] if taken else flow[2])))
+            prefix.append(flow[1] if taken else Z3.not_(flow[1]))
 
     concrete_env = known_input(machine.target, value, ctx)
     try:
         machine.observe(concrete_env, observe)
     except ExecutionError:
         return None
-    return {pc: (prefix[:n], guards) for pc, (n, guards) in seen.items()}
+    return prefix, seen, branches
 
 
 def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, budget: float,
@@ -90,26 +118,31 @@ def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, bud
         conds = path_conditions(session, role, value, ctx, {key[1] for key in keys})
         if not conds:
             continue
+        # One solver per run: its keys are taken in path order, so each
+        # question only adds the conditions since the previous one, and asks
+        # about its guard under an assumption (what the solver learnt about
+        # the path stays for the next question).
         solver = make_solver(timeout=PATH_QUESTION_TIMEOUT)
         solver.add(*session.inputs.constraints)
         solver.add(small)
-        for key in keys:
+        asserted = 0
+        for key in sorted((key for key in keys if key[1] in conds), key=lambda key: len(conds[key[1]][0])):
             _, pc, rule = key
-            if pc not in conds or not is_open(key) or time.monotonic() > stalled:
+            if not is_open(key) or time.monotonic() > stalled:
                 continue
             prefix, guards = conds[pc]
+            solver.add(*prefix[asserted:])
+            asserted = len(prefix)
             before = []
             for guard in guards:
                 if guard.rule == rule and not isinstance(guard.cond, bool):
-                    solver.push()
-                    solver.add(*prefix, *before, guard.cond)
-                    if solver.check() == z3.sat:
+                    literal = z3.Bool(f"fires_{pc}_{len(before)}_{next(_literals)}")
+                    solver.add(z3.Implies(literal, z3.And(*before, guard.cond)))
+                    if solver.check(literal) == z3.sat:
                         found_value, found_ctx = session.concrete(solver.model())
-                        solver.pop()
                         if found_value is not None:
                             observe_input(found_value, found_ctx)
-                        break
-                    solver.pop()
+                    break
                 if isinstance(guard.cond, bool):
                     break     # a guard that always fires first: nothing after it can
                 before.append(Z3.not_(guard.cond))

@@ -9,13 +9,14 @@ know and why.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import z3
 
 from ..context import Context
-from ..domains.z3dom import make_solver
+from ..domains.z3dom import make_incremental_solver, make_solver
 from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
@@ -25,6 +26,15 @@ from . import witness as witness_mod
 from .outcome import Witness
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+
+#: seconds the incremental solver gets on one question before
+#: :meth:`Session.check_incrementally` asks the main solver instead; it
+#: stops trying once more than INCREMENTAL_MISSES questions, and more than
+#: one in INCREMENTAL_MISS_RATIO, ran out of patience (on some formulas,
+#: like a long chain of diamonds, the incremental core is hopeless)
+INCREMENTAL_PATIENCE = 2.0
+INCREMENTAL_MISSES = 2
+INCREMENTAL_MISS_RATIO = 8
 
 
 class Session:
@@ -41,6 +51,11 @@ class Session:
         self.encodings: Dict[str, Encoding] = {}
         self.machines: Dict[str, Machine] = {}
         self.last_reason: Optional[str] = None
+        self._incremental: Optional[z3.Solver] = None
+        self._incremental_size = 0         # assertions of the main solver it holds
+        self._questions = itertools.count()
+        self._incremental_misses = 0
+        self._incremental_answers = 0
 
     def add_program(self, role: str, program: Sequence, target: Optional[str] = None) -> Encoding:
         target = target or self.target
@@ -73,12 +88,54 @@ class Session:
                     self.solver.pop()
         return UNKNOWN, None
 
-    def find(self, goal, replay: Callable[[object, Optional[Context]], bool], hint=None):
+    def check_incrementally(self, goal, *extra) -> Tuple[str, Optional[z3.ModelRef]]:
+        """:meth:`check` of ``goal`` and ``extra`` for a series of many
+        questions over the same formula: asked of a second solver that
+        keeps what it learnt between questions (``literal -> goal`` stays
+        asserted, the question is ``check(literal, *extra)``), so most
+        answers take milliseconds.  Exact either way; when that solver
+        runs out of patience (:data:`INCREMENTAL_PATIENCE`) the question
+        goes to :meth:`check`."""
+        if goal is False:
+            return UNSAT, None
+        if self._incremental_misses <= INCREMENTAL_MISSES or \
+                self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
+            with out_of_memory_is_unknown(self):
+                solver = self._incremental_solver()
+                literal = z3.Bool(f"question_{next(self._questions)}")
+                solver.add(z3.Implies(literal, goal) if goal is not True else literal)
+                result = solver.check(literal, *extra)
+                self._incremental_answers += result != z3.unknown
+                if result == z3.sat:
+                    return SAT, solver.model()
+                if result == z3.unsat:
+                    return UNSAT, None
+                self._incremental_misses += 1
+        if goal is True:
+            return self.check(z3.And(*extra) if extra else True)
+        return self.check(z3.And(goal, *extra) if extra else goal)
+
+    def _incremental_solver(self) -> z3.Solver:
+        assertions = self.solver.assertions()
+        if self._incremental is None or len(assertions) != self._incremental_size:
+            patience = INCREMENTAL_PATIENCE if self.timeout is None else \
+                min(self.timeout, INCREMENTAL_PATIENCE)
+            self._incremental = make_incremental_solver(timeout=patience)
+            self._incremental.add(*assertions)
+            self._incremental_size = len(assertions)
+        return self._incremental
+
+    def find(self, goal, replay: Callable[[object, Optional[Context]], bool], hint=None,
+             incremental: bool = False):
         """Look for an input satisfying ``goal``; return ``(status, input,
         context, note)`` where the input is concrete, minimised and passes
         ``replay`` (the goal re-checked on the reference VM).  ``hint``, an
         input ``(packet, context)`` believed to pass ``replay``, saves the
-        first solver question when it does."""
+        first solver question when it does.  ``incremental`` minimises with
+        the solver of :meth:`check_incrementally` (for the many witnesses
+        of one analysis: its questions are cheaper there, and one it runs
+        out of patience on only leaves the witness longer)."""
+        minimiser = self._incremental_solver() if incremental else self.solver
         def safe_replay(value, ctx):
             # A candidate that makes libpcap loop or abort is simply not a witness.
             try:
@@ -88,16 +145,16 @@ class Session:
 
         goal = self.within_unrolling(goal)
         if hint is not None and self.target != "seccomp" and safe_replay(*hint):
-            self.solver.push()
+            minimiser.push()
             try:
                 if goal is not True:
-                    self.solver.add(goal)
+                    minimiser.add(goal)
                 with out_of_memory_is_unknown(self):
-                    value, ctx, note = witness_mod.minimise_packet(self.solver, self.inputs, hint[0],
+                    value, ctx, note = witness_mod.minimise_packet(minimiser, self.inputs, hint[0],
                                                                    hint[1] or Context(), safe_replay)
                     return SAT, value, ctx, None
             finally:
-                self.solver.pop()
+                minimiser.pop()
         status, model = self.check(goal)
         if status != SAT:
             return status, None, None, self.last_reason if status == UNKNOWN else None
