@@ -103,9 +103,13 @@ def cmd_analyze(args) -> int:
     print(f"{len(program)} instructions, target {args.target}")
     exact = "" if result.verdicts.exact else f"  (bounds only: {result.verdicts.reason})"
     print(f"verdicts: {describe_ranges(result.verdicts.ranges)}{exact}")
-    print("dead code: " + (", ".join(map(str, result.dead)) if result.dead else "none"))
+    print("dead code: " + (_pc_ranges(result.dead) if result.dead else "none"))
+    by_reason = {}
     for pc, why in result.unknown:
-        print(f"unknown: instruction {pc}: {why}")
+        by_reason.setdefault(why, []).append(pc)
+    for why, pcs in by_reason.items():
+        which = f"instruction {pcs[0]}" if len(pcs) == 1 else f"{len(pcs)} instructions {_pc_ranges(pcs)}"
+        print(f"unknown: {which}: {why}")
     if not result.findings:
         print("findings: none")
     for f in result.findings:
@@ -117,6 +121,19 @@ def cmd_analyze(args) -> int:
 
 
 # --- prove ------------------------------------------------------------------------
+def _pc_ranges(pcs) -> str:
+    """``[3, 4, 5, 9]`` as ``3-5, 9``: a long program's dead code on one
+    readable line."""
+    parts, start = [], None
+    for i, pc in enumerate(pcs):
+        if start is None:
+            start = pc
+        if i + 1 == len(pcs) or pcs[i + 1] != pc + 1:
+            parts.append(str(start) if start == pc else f"{start}-{pc}")
+            start = None
+    return ", ".join(parts)
+
+
 def cmd_prove(args) -> int:
     from ..loading import load_program
     from ..proof.prove import prove

@@ -249,6 +249,11 @@ class _Settler:
     PATH_BUDGET = 20.0     # seconds of single-path questions firing guards
     FLIP_BUDGET = 10.0     # seconds of branch flips along known runs, per call
     REACH_CHUNK = 64       # instructions per reach question (guards: one each)
+    # Questions in a row the solver could not answer (its --timeout ran
+    # out) after which the rest are not asked but reported unknown: on a
+    # formula too hard for the limit every question times out, and asking
+    # each of thousands would take hours to say "unknown" thousands of times.
+    GIVE_UP_AFTER = 6
 
     def __init__(self, session: Session, role: str = "program"):
         self.session = session
@@ -257,6 +262,7 @@ class _Settler:
         self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
         self.firing: Dict[object, tuple] = {}   # guard key -> an input known to fire it
         self.predecessors = _predecessors(self.session.machines[role].program)
+        self.unanswered = 0    # questions in a row that came back unknown
 
     def settle_all(self, conds: Dict[object, object], follow_up=None, chunk: int = 1) -> None:
         """Settle every condition in the order given — callers put the
@@ -295,15 +301,22 @@ class _Settler:
                 continue
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
             status, model = self._check(goal)
+            self.unanswered = self.unanswered + 1 if status == UNKNOWN else 0
             if status == UNSAT:
                 self._settle(open_, batch, UNSAT)
                 size = min(chunk, 2 * size)
             elif status == UNKNOWN:
+                reason = self.session.last_reason
+                if self.unanswered >= self.GIVE_UP_AFTER:
+                    why = (f"not asked: the solver could not answer the {self.unanswered} questions "
+                           f"before it ({reason})")
+                    self._settle(open_, batch, UNKNOWN, reason)
+                    self._settle(open_, list(open_), UNKNOWN, why)
+                    break
                 if len(batch) > 1:
                     chunk = size = 1     # one at a time: some may still be settled
                     continue
-                self.results[next(iter(batch))] = (UNKNOWN, self.session.last_reason)
-                open_.pop(next(iter(batch)))
+                self._settle(open_, batch, UNKNOWN, reason)
             else:
                 size = 1
                 value, ctx = self.session.concrete(model)
@@ -452,9 +465,9 @@ class _Settler:
             fire_on_known_paths(self.session, self.role, [(value, ctx)], wanted, self.PATH_BUDGET, observe,
                                 lambda key: key not in self.results)
 
-    def _settle(self, open_, keys, status) -> None:
+    def _settle(self, open_, keys, status, reason: Optional[str] = None) -> None:
         for key in keys:
-            self.results[key] = (status, None)
+            self.results[key] = (status, reason)
             open_.pop(key, None)
 
     def status(self, key):

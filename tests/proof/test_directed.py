@@ -90,3 +90,31 @@ def test_findings_are_exact_against_brute_force(case):
         if w is not None:
             t = machine.trace(w.packet, w.context)
             assert t.rule_pc == finding.pc and kinds[t.rule] == finding.kind, (program, finding)
+
+
+def test_a_hopeless_solver_is_asked_a_bounded_number_of_questions(monkeypatch, capsys, tmp_path):
+    # Every question times out (as on a formula too hard for --timeout):
+    # after GIVE_UP_AFTER in a row the rest are reported unknown, not asked.
+    from bpfcheck.cli import main
+    from bpfcheck.proof.analysis import _Settler
+    asked = []
+
+    def out_of_time(self, goal, *extra):
+        asked.append(goal)
+        self.last_reason = "the solver ran out of time (1 s)"
+        return "unknown", None
+    monkeypatch.setattr(Session, "check_incrementally", out_of_time)
+    monkeypatch.setattr(Session, "check", lambda self, goal: out_of_time(self, goal))
+    program = _dead_region(200)
+    result = analyze(program, "socket", timeout=1)
+    assert result.dead == []                       # nothing proved without an answer
+    unknown = dict(result.unknown)
+    assert set(unknown) == set(range(2, 203))
+    assert sum("not asked" in why for why in unknown.values()) >= 190
+    assert len(asked) <= 3 * _Settler.GIVE_UP_AFTER
+    # the command line groups them: one line per reason, pcs as ranges
+    path = tmp_path / "dead-region.c"
+    path.write_text(program.format("c"))
+    assert main(["analyze", str(path), "--timeout", "1"]) == 3
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("unknown:")]
+    assert 1 <= len(lines) <= 3 and any("instructions" in l and "-" in l for l in lines)
