@@ -44,10 +44,10 @@ def pcap_chunks(reader, max_records: int, buffer_size: int) -> Iterator[RecordCh
     size = max(buffer_size // 2 if ahead else buffer_size, 2 * (16 + maxcap), len(rest))
     buffers = [_Buffer(np, size, order) for _ in range(2 if ahead else 1)]
     current = buffers[0]
-    current.store[:len(rest)] = np.frombuffer(rest, dtype=np.uint8)
+    current.array[:len(rest)] = np.frombuffer(rest, dtype=np.uint8)
     current.have = len(rest)
     del rest
-    base = win.offset()                   # stream offset of current.store[0]
+    base = win.offset()                   # stream offset of current.array[0]
     win.buf, win.pos, win.base = b"", 0, base
     # Reading ahead, the first buffers are filled only part way, growing
     # (1 MiB, 2 MiB, ...): filtering starts after a short read, and each
@@ -89,7 +89,7 @@ def pcap_chunks(reader, max_records: int, buffer_size: int) -> Iterator[RecordCh
                 if have > end:
                     # The stream ends inside a record: the window says how,
                     # as the other readers do.
-                    win.buf, win.pos, win.base, win.eof = current.store[end:have].tobytes(), 0, base + end, True
+                    win.buf, win.pos, win.base, win.eof = current.array[end:have].tobytes(), 0, base + end, True
                     if tail_length is None:
                         reader._pcap_refill(0, 16, "header", reader.records + 1)
                     else:
@@ -119,23 +119,22 @@ class _Buffer:
     walk found (``found``: starts, caplens, wirelens, end, complete)."""
 
     def __init__(self, np, size: int, order: str):
-        # Not a bytearray: that would zero 16 MiB up front, page by page.
+        # Not a bytearray: that would zero megabytes up front, page by page.
         # The pages are touched first by the read that fills them.
-        self.array = self.store = np.empty(size + 8, dtype=np.uint8)
+        self.array = np.empty(size + 8, dtype=np.uint8)
         self.array[size:] = 0             # 8 spare bytes: loads just past a packet
         self.view = memoryview(self.array)
         self.words = np.ndarray(buffer=self.array, dtype=np.dtype(order + "u4"),
                                 shape=(size + 5,), strides=(1,))
-        self.size = size
-        self.walk = _native_walk(np, self.array, order) or _python_walk(np, self.store, self.words, order)
+        self.walk = _native_walk(np, self.array, order) or _python_walk(np, self.array, self.words, order)
         self.have = 0
         self.eof = False
         self.found = None
 
     def take_tail(self, other: "_Buffer", end: int) -> None:
         """Start with ``other``'s bytes from ``end`` (an incomplete record)."""
-        tail = other.store[end:other.have].copy()
-        self.store[:len(tail)] = tail
+        tail = other.array[end:other.have].copy()
+        self.array[:len(tail)] = tail
         self.have = len(tail)
 
     def load(self, fill: "_Filler") -> None:

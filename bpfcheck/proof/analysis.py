@@ -360,18 +360,9 @@ class _Settler:
     def _observe_input(self, value, ctx, open_) -> set:
         """What one concrete run reaches and fires — and what cheap
         mutations of that input reach besides."""
-        if value is None:
+        seen = self._record_run(value, ctx) if value is not None else None
+        if seen is None:
             return set()
-        try:
-            trace = self.session.run(self.role, value, ctx)
-        except ExecutionError:
-            return set()
-        seen = {("reach", pc) for pc in trace.path}
-        for pc in trace.path:
-            self.reaching.setdefault(pc, (value, ctx))
-        if trace.rule is not None:
-            seen.add(("guard", trace.rule_pc, trace.rule))
-            self.firing.setdefault(("guard", trace.rule_pc, trace.rule), (value, ctx))
         machine = self.session.machines[self.role]
         wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
         if wanted:
@@ -407,7 +398,7 @@ class _Settler:
                   and cond is not False and cond is not True}
 
         def observe(value, ctx):
-            seen = self._record_run(value, ctx)
+            seen = self._record_run(value, ctx) or set()
             for key in seen:
                 if key in conds and key not in self.results:
                     self.results[key] = (SAT, None)
@@ -425,12 +416,13 @@ class _Settler:
         preds = self.predecessors.get(pc) if self.predecessors is not None else None
         return bool(preds) and all(self.results.get(("reach", p), (None,))[0] == UNSAT for p in preds)
 
-    def _record_run(self, value, ctx) -> set:
-        """What one concrete run reaches and fires (remembering the input)."""
+    def _record_run(self, value, ctx) -> Optional[set]:
+        """What one concrete run reaches and fires, remembering the input
+        as reaching and firing them (None when it cannot be run)."""
         try:
             trace = self.session.run(self.role, value, ctx)
         except ExecutionError:
-            return set()
+            return None
         for pc in trace.path:
             self.reaching.setdefault(pc, (value, ctx))
         seen = {("reach", pc) for pc in trace.path}
@@ -450,15 +442,7 @@ class _Settler:
         wanted = [key for key in keys if key not in self.results and key[0] == "guard"]
 
         def observe(found_value, found_ctx):
-            try:
-                trace = self.session.run(self.role, found_value, found_ctx)
-            except ExecutionError:
-                return
-            for pc in trace.path:
-                self.reaching.setdefault(pc, (found_value, found_ctx))
-            if trace.rule is not None:
-                key = ("guard", trace.rule_pc, trace.rule)
-                self.firing.setdefault(key, (found_value, found_ctx))
+            for key in self._record_run(found_value, found_ctx) or ():
                 if key in wanted and key not in self.results:
                     self.results[key] = (SAT, None)
         if wanted:

@@ -20,9 +20,9 @@ from typing import Callable, Iterable, Set
 import z3
 
 from .. import isa
-from ..domains.z3dom import Z3, make_solver
+from ..domains.z3dom import Z3
 from ..errors import ExecutionError
-from .paths import shadow_run
+from .paths import path_solver, shadow_run
 
 #: time limit of one flip question (seconds)
 FLIP_QUESTION_TIMEOUT = 0.25
@@ -42,7 +42,6 @@ def flip_towards(session, role: str, inputs: Iterable[tuple], wanted: Set[int], 
         return
     program = session.machines[role].program
     deadline = time.monotonic() + budget
-    small = session.small_input()
     attempts = {}
     queue = deque(inputs)
     while queue and wanted and time.monotonic() < deadline:
@@ -61,9 +60,7 @@ def flip_towards(session, role: str, inputs: Iterable[tuple], wanted: Set[int], 
         if run is None:
             continue
         prefix, _, branches = run
-        solver = make_solver(timeout=FLIP_QUESTION_TIMEOUT)
-        solver.add(*session.inputs.constraints)
-        solver.add(small)
+        solver = path_solver(session, FLIP_QUESTION_TIMEOUT)
         asserted = 0
         for index, other in branches:
             if other not in wanted or attempts.get(other, 0) >= ATTEMPTS_PER_TARGET:

@@ -92,6 +92,16 @@ def shadow_run(session, role: str, value, ctx: Optional[Context], stop_pcs: Iter
     return prefix, seen, branches
 
 
+def path_solver(session, timeout: float) -> z3.Solver:
+    """A fresh solver for questions along one run: the inputs' own
+    constraints and the bound that keeps packets replayable, nothing of
+    the program's formula."""
+    solver = make_solver(timeout=timeout)
+    solver.add(*session.inputs.constraints)
+    solver.add(session.small_input())
+    return solver
+
+
 def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, budget: float,
                         observe_input, is_open, stall: float = 1.0) -> None:
     """Ask, for each guard key ``("guard", pc, rule)`` in ``wanted`` and
@@ -107,7 +117,6 @@ def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, bud
     start = time.monotonic()
     deadline = start + budget
     stalled = start + stall
-    small = session.small_input()
     for value, ctx in inputs:
         keys = [key for key in wanted if is_open(key)]
         if len(keys) < len(wanted):
@@ -122,9 +131,7 @@ def fire_on_known_paths(session, role: str, inputs: Iterable[tuple], wanted, bud
         # question only adds the conditions since the previous one, and asks
         # about its guard under an assumption (what the solver learnt about
         # the path stays for the next question).
-        solver = make_solver(timeout=PATH_QUESTION_TIMEOUT)
-        solver.add(*session.inputs.constraints)
-        solver.add(small)
+        solver = path_solver(session, PATH_QUESTION_TIMEOUT)
         asserted = 0
         for key in sorted((key for key in keys if key[1] in conds), key=lambda key: len(conds[key[1]][0])):
             _, pc, rule = key
