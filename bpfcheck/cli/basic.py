@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 from ..errors import UsageError, ValidationError
 from . import common
@@ -163,42 +162,20 @@ def _run_capture(machine, path, base_ctx, results, write=None) -> None:
 
 
 class _CaptureProgress:
-    """A live line on standard error, when it is a terminal, for a capture
-    that takes more than a second: packets so far and the rate.  Cleared
-    before the totals are printed (or an interruption is reported)."""
-
-    DELAY = 1.0
-    PERIOD = 0.25
+    """Packets so far and the rate, as a live line (see :mod:`.live`)."""
 
     def __init__(self, stream):
-        self.stream = stream
-        try:
-            self.live = stream is not None and stream.isatty()
-        except (AttributeError, ValueError):
-            self.live = False
-        self.started = time.monotonic()
-        self.due = self.started + self.DELAY
+        from .live import LiveLine
+        self.line = LiveLine(stream)
         self.packets = 0
-        self.shown = False
 
     def update(self, packets: int) -> None:
         self.packets += packets
-        if not self.live:
-            return
-        now = time.monotonic()
-        if now < self.due:
-            return
-        self.due = now + self.PERIOD
-        elapsed = now - self.started
-        self.stream.write(f"\r\033[Krun: {self.packets:,} packets, "
-                          f"{self.packets / elapsed / 1e6:.2f} M/s, {elapsed:.0f} s")
-        self.stream.flush()
-        self.shown = True
+        self.line.show(lambda elapsed: f"run: {self.packets:,} packets, "
+                       f"{self.packets / max(elapsed, 1e-9) / 1e6:.2f} M/s, {elapsed:.0f} s")
 
     def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        self.line.clear()
 
 
 class _RunSummary:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import UsageError
 from . import common
 
@@ -93,8 +95,16 @@ def _fixed(args):
 # --- analyze --------------------------------------------------------------------
 def cmd_analyze(args) -> int:
     from ..proof.analysis import analyze
+    from .live import LiveLine
     program = common.load_program_arg(args)
-    result = analyze(program, args.target, args.timeout, _fixed(args))
+    line = LiveLine(None if args.json else sys.stderr)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        line.show(lambda elapsed: f"analyze: {phase}, {done:,} of {total:,} settled, {elapsed:.0f} s")
+    try:
+        result = analyze(program, args.target, args.timeout, _fixed(args), progress=progress)
+    finally:
+        line.clear()
     if args.json:
         common.emit_json({"status": "unknown" if result.unknown or not result.verdicts.exact else "ok",
                           **result.to_json()})

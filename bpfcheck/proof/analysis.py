@@ -10,7 +10,7 @@ rest need a question of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import z3
 
@@ -145,11 +145,16 @@ class Analysis:
 
 @solver_limits()
 def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] = None,
-            fixed: Optional[Dict[str, object]] = None) -> Analysis:
+            fixed: Optional[Dict[str, object]] = None, *,
+            progress: Optional[Callable[[str, int, int], None]] = None) -> Analysis:
+    """``progress(phase, settled, total)``, when given, is called as the
+    work goes on: each phase ("reachability", "safety findings",
+    "verdicts") and how many of its questions are settled."""
     program = Program(program)
     session = Session(target, timeout, fixed)
     enc = session.add_program("program", program)
-    settled = _Settler(session)
+    settled = _Settler(session, progress=progress)
+    settled.report("reachability", 0, len(program))
 
     # Reachability: plain inputs and their mutations first, then branch
     # flips along their runs, then questions over the whole program, the
@@ -170,6 +175,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         if e.rule is not None and e.rule != RULE_LOOP_BOUND:
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
+    settled.report("safety findings", 0, len(guards))
     settled.settle_by_replay(guards)
     # Deepest first: each guard a question fires is on a short packet that
     # runs far, and the guards before it on its path fire along it.
@@ -190,6 +196,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
                 if program[pc][0] == 0x06 and settled.status(("reach", pc)) == SAT}
     returned |= {e.value for e in enc.exits if e.rule is not None and e.rule != RULE_LOOP_BOUND
                  and isinstance(e.value, int) and settled.status(("guard", e.pc, e.rule)) == SAT}
+    settled.report("verdicts", 0, 1)
     verdicts = _verdict_set(session, enc, returned)
     if enc.loop_bound is not False and session.loop_bound_possible():
         # Runs that loop longer than the unrolling were not explored: nothing
@@ -255,8 +262,11 @@ class _Settler:
     # each of thousands would take hours to say "unknown" thousands of times.
     GIVE_UP_AFTER = 6
 
-    def __init__(self, session: Session, role: str = "program"):
+    def __init__(self, session: Session, role: str = "program",
+                 progress: Optional[Callable[[str, int, int], None]] = None):
         self.session = session
+        self.progress = progress
+        self.phase = ""
         self.role = role
         self.results: Dict[object, Tuple[str, Optional[str]]] = {}
         self.reaching: Dict[int, tuple] = {}   # pc -> an input known to reach it
@@ -299,6 +309,8 @@ class _Settler:
                 open_.pop(key)
             if not batch:
                 continue
+            if self.progress is not None:
+                self.report(self.phase, sum(1 for key in conds if key in self.results), len(conds))
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
             status, model = self._check(goal)
             self.unanswered = self.unanswered + 1 if status == UNKNOWN else 0
@@ -328,6 +340,11 @@ class _Settler:
                     follow_up(value, ctx, list(open_))
                     for done in [k for k in open_ if k in self.results]:
                         open_.pop(done)
+
+    def report(self, phase: str, done: int, total: int) -> None:
+        self.phase = phase
+        if self.progress is not None:
+            self.progress(phase, done, total)
 
     def _check(self, goal):
         """An answer for ``goal``, preferring inputs small enough to replay

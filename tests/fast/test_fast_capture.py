@@ -146,12 +146,12 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("json_output", [False, True])
 def test_a_long_capture_shows_progress_on_a_terminal_then_clears_it(tmp_path, monkeypatch, json_output):
-    from bpfcheck.cli import basic
     path = _capture(tmp_path / "big.pcap", [b"\0" * 20] * 3000)
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.setattr(basic._CaptureProgress, "DELAY", 0.0)
-    monkeypatch.setattr(basic._CaptureProgress, "PERIOD", 0.0)
+    from bpfcheck.cli import live
+    monkeypatch.setattr(live.LiveLine, "DELAY", 0.0)
+    monkeypatch.setattr(live.LiveLine, "PERIOD", 0.0)
     args = ["run", "--pcap", path, "-q", str(_program_file(tmp_path))] + (["--json"] if json_output else [])
     assert main(args) == 0
     shown = terminal.getvalue()

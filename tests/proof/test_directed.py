@@ -118,3 +118,28 @@ def test_a_hopeless_solver_is_asked_a_bounded_number_of_questions(monkeypatch, c
     assert main(["analyze", str(path), "--timeout", "1"]) == 3
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("unknown:")]
     assert 1 <= len(lines) <= 3 and any("instructions" in l and "-" in l for l in lines)
+
+
+def test_analyze_reports_progress_and_the_cli_shows_it_on_a_terminal(monkeypatch, tmp_path):
+    import io
+    import sys
+    from bpfcheck.cli import live, main
+    seen = []
+    program = _dead_region(40)
+    analyze(program, "socket", progress=lambda phase, done, total: seen.append((phase, done, total)))
+    phases = [p for p, _, _ in seen]
+    assert phases[0] == "reachability" and "safety findings" in phases and phases[-1] == "verdicts"
+    assert all(0 <= done <= total for _, done, total in seen)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(live.LiveLine, "DELAY", 0.0)
+    monkeypatch.setattr(live.LiveLine, "PERIOD", 0.0)
+    path = tmp_path / "dead-region.c"
+    path.write_text(program.format("c"))
+    assert main(["analyze", str(path)]) == 0
+    shown = terminal.getvalue()
+    assert "analyze: reachability" in shown and shown.endswith("\r\033[K")
