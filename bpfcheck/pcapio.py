@@ -55,10 +55,10 @@ DEFAULT_CHUNK = 1 << 20
 #: count alone would let 65536 records of 256 KiB make a 16 GiB batch.
 MAX_BATCH_BYTES = 32 << 20
 #: bytes of capture held at once by :meth:`CaptureReader.chunks` (one
-#: reused buffer; at least two of the largest records)
+#: reused buffer, or two halves when a file is read ahead; each at least
+#: two of the largest records)
 CHUNK_BUFFER = 16 << 20
 NSEC = 1_000_000_000
-_NATIVE = "<" if sys.byteorder == "little" else ">"
 
 # ---------------------------------------------------------------- linktypes
 #
@@ -409,10 +409,7 @@ class CaptureReader:
         ends after the record that reaches it); a batch never mixes link
         types (a pcapng file with several interfaces starts a new batch when
         the link type changes)."""
-        if not (isinstance(batch_size, int) and batch_size > 0):
-            raise ValueError(f"batch_size={batch_size!r} must be a positive int")
-        if not (isinstance(max_bytes, int) and max_bytes > 0):
-            raise ValueError(f"max_bytes={max_bytes!r} must be a positive int")
+        _require_positive(batch_size=batch_size, max_bytes=max_bytes)
         self._claim()
         if self.format == "pcap":
             return self._pcap_batches(batch_size, max_bytes)
@@ -421,14 +418,12 @@ class CaptureReader:
     def chunks(self, max_records: int = 65536, buffer_size: int = CHUNK_BUFFER
                ) -> Iterator[RecordChunk]:
         """:class:`RecordChunk` objects of up to ``max_records`` records: the
-        numpy path (needs numpy).  A pcap file is read into one reused
-        buffer of about ``buffer_size`` bytes and its records are found
-        there without a Python object per packet; pcapng goes through
-        :meth:`batches`.  Each chunk is valid until the next is asked for."""
-        if not (isinstance(max_records, int) and max_records > 0):
-            raise ValueError(f"max_records={max_records!r} must be a positive int")
-        if not (isinstance(buffer_size, int) and buffer_size > 0):
-            raise ValueError(f"buffer_size={buffer_size!r} must be a positive int")
+        numpy path (needs numpy).  A pcap file is read into about
+        ``buffer_size`` bytes of reused buffers (see :mod:`.pcapchunks`)
+        and its records are found there without a Python object per
+        packet; pcapng goes through :meth:`batches`.  Each chunk is valid
+        until the next is asked for."""
+        _require_positive(max_records=max_records, buffer_size=buffer_size)
         self._claim()
         if self.format == "pcap":
             return self._pcap_chunks(max_records, buffer_size)
@@ -902,6 +897,12 @@ class CaptureReader:
                     batch, current, room = [], linktype, max_bytes
                 room -= len(data)
                 batch.append((data, orig))
+
+
+def _require_positive(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if not (isinstance(value, int) and value > 0):
+            raise ValueError(f"{name}={value!r} must be a positive int")
 
 
 def _tsresol_units(code: int) -> int:

@@ -111,8 +111,6 @@ class Session:
                 if result == z3.unsat:
                     return UNSAT, None
                 self._incremental_misses += 1
-        if goal is True:
-            return self.check(z3.And(*extra) if extra else True)
         return self.check(z3.And(goal, *extra) if extra else goal)
 
     def _incremental_solver(self) -> z3.Solver:

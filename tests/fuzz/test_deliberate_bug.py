@@ -49,20 +49,21 @@ def unmasked_shift_machine(program, target):
     return machine
 
 
-def _config(corpus, seed):
-    return FuzzConfig(against=("kernel",), targets=("socket",), seconds=BUDGET, corpus=str(corpus),
-                      seed=seed, stop_after_findings=1, inputs=256, shrink_seconds=20.0, progress=False)
+def _config(corpus, seed, target="socket", against="kernel"):
+    return FuzzConfig(against=("pcap",) if against == "libpcap" else ("kernel",), targets=(target,),
+                      seconds=BUDGET, corpus=str(corpus), seed=seed, stop_after_findings=1, inputs=256,
+                      shrink_seconds=20.0, progress=False)
 
 
-def _check_finding(result, elapsed):
+def _check_finding(result, elapsed, code=LSH_X, against="kernel"):
+    """The first finding: found in time, shrunk, showing the planted opcode."""
     assert result.findings, f"no finding in {elapsed:.1f} s ({result.stats.cases} programs)"
     assert elapsed < BUDGET
     case = load_case(result.findings[0])
     program = parse(case.program.text, case.program.format)
     assert len(program) <= 4, f"not shrunk enough:\n{program}"
-    assert any(insn[0] == LSH_X for insn in program), program
-    assert case.provenance["kind"] == "verdict" and case.provenance["against"] == "kernel"
-    assert case.provenance.get("shrunk", True)
+    assert any(insn[0] == code for insn in program), program
+    assert case.provenance["kind"] == "verdict" and case.provenance["against"] == against
     return case, program
 
 
@@ -71,6 +72,7 @@ def test_fuzzer_finds_an_unmasked_shift_and_shrinks_it(tmp_path):
     started = time.monotonic()
     result = run_campaign(_config(tmp_path / "corpus", 11), machine=unmasked_shift_machine, fast=False)
     case, program = _check_finding(result, time.monotonic() - started)
+    assert case.provenance.get("shrunk", True)
     # The case expects the kernel's verdict: the real bpfcheck agrees with it
     # (so the case passes), the broken VM does not.
     assert run_case(result.findings[0]).status == "passed"
@@ -105,19 +107,10 @@ def planted(request, monkeypatch):
 @pytest.mark.parametrize("planted", list(TABLE_BUGS), indirect=True)
 def test_fuzzer_finds_a_bug_in_the_semantics_table(tmp_path, planted):
     target, code, against, seed = planted
-    config = FuzzConfig(against=("pcap",) if against == "libpcap" else ("kernel",), targets=(target,),
-                        seconds=BUDGET, corpus=str(tmp_path / "corpus"), seed=seed, stop_after_findings=1,
-                        inputs=256, shrink_seconds=20.0, progress=False)
     started = time.monotonic()
-    result = run_campaign(config)            # as `bpfcheck fuzz` runs: the fast path on
-    elapsed = time.monotonic() - started
-    assert result.findings, f"no finding in {elapsed:.1f} s ({result.stats.cases} programs)"
-    assert elapsed < BUDGET
-    case = load_case(result.findings[0])
-    program = parse(case.program.text, case.program.format)
-    assert len(program) <= 4, f"not shrunk enough:\n{program}"
-    assert any(insn[0] == code for insn in program), program
-    assert case.provenance["kind"] == "verdict" and case.provenance["against"] == against
+    # as `bpfcheck fuzz` runs: the fast path on
+    result = run_campaign(_config(tmp_path / "corpus", seed, target, against))
+    case, program = _check_finding(result, time.monotonic() - started, code, against)
     # both of bpfcheck's paths carry the planted bug: only the real side disagrees
     if target == "seccomp":
         from bpfcheck import SeccompData

@@ -38,6 +38,8 @@ import types
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+
+from robust_hostile import IDB, SHB, block, pcap_header
 from hypothesis import strategies as st
 
 import bpfcheck
@@ -308,17 +310,7 @@ def test_the_report_escapes_a_hostile_comment_expression_and_file_name(tmp_path)
 
 
 # --- captures: every length field bounded ----------------------------------------------------------------
-PCAP = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
-
-
-def _block(btype: int, body: bytes, total=None) -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    total = 12 + len(body) if total is None else total
-    return struct.pack("<II", btype, total) + body + struct.pack("<I", total)
-
-
-SHB = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-IDB = _block(1, struct.pack("<HHI", 1, 0, 262144))
+PCAP = pcap_header()
 BIG = 0xFFFFFFF0
 
 
@@ -357,9 +349,9 @@ LENGTHS = {
     "pcap caplen over snaplen": PCAP + struct.pack("<IIII", 0, 0, 262145, 262145),
     "pcapng block length": SHB + struct.pack("<II", 0xBAD0, BIG),
     "pcapng section header length": struct.pack("<II", 0x0A0D0D0A, BIG) + struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1),
-    "pcapng packet caplen": SHB + IDB + _block(6, struct.pack("<IIIII", 0, 0, 0, BIG, BIG) + b"abcd"),
-    "pcapng simple packet length": SHB + IDB + _block(3, struct.pack("<I", BIG) + b"abcd"),
-    "pcapng option length": SHB + _block(1, struct.pack("<HHI", 1, 0, 262144) + struct.pack("<HH", 9, 0xFFF0)),
+    "pcapng packet caplen": SHB + IDB + block(6, struct.pack("<IIIII", 0, 0, 0, BIG, BIG) + b"abcd"),
+    "pcapng simple packet length": SHB + IDB + block(3, struct.pack("<I", BIG) + b"abcd"),
+    "pcapng option length": SHB + block(1, struct.pack("<HHI", 1, 0, 262144) + struct.pack("<HH", 9, 0xFFF0)),
     "pcapng trailing length": SHB + IDB + struct.pack("<II", 6, 40) + bytes(28) + struct.pack("<I", 44),
 }
 
@@ -404,7 +396,7 @@ def test_a_huge_unknown_block_is_skipped_in_bounded_memory():
     pipe that means reading through them, a piece at a time."""
     size = 64 << 20
     head = SHB + struct.pack("<II", 0xBAD0, size + 12)
-    tail = struct.pack("<I", size + 12) + IDB + _block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"abcd")
+    tail = struct.pack("<I", size + 12) + IDB + block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"abcd")
     records = []
     peak = _peak(lambda: records.extend(read_packets(io.BufferedReader(_Stream(head, size, tail)))))
     assert [r.data for r in records] == [b"abcd"]
