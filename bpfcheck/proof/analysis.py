@@ -160,7 +160,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     # flips along their runs, then questions over the whole program, the
     # deepest instructions first (each model settles many instructions).
     settled.seed({("reach", pc): enc.reach[pc] for pc in range(len(program))})
-    reach = {("reach", pc): enc.reach[pc] for pc in reversed(range(len(program)))}
+    reach = {("reach", pc): enc.reach[pc] for pc in range(len(program))}
     settled.flip_towards(reach, list(dict.fromkeys(settled.reaching.values())))
     settled.settle_all(reach, lambda value, ctx, keys: settled.flip_towards(reach, [(value, ctx)]),
                        chunk=settled.REACH_CHUNK)

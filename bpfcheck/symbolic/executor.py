@@ -58,6 +58,8 @@ class Encoding:
     exits: List[Exit] = field(default_factory=list)
     loop_bound: Any = False                    # condition for leaving the unrolled region
     approximations: List[str] = field(default_factory=list)   # where the formula over-approximates
+    #: the abstract run the formula was pruned by (None for programs with loops)
+    facts: Any = None
 
     def constraints(self):
         return self.definitions
@@ -65,9 +67,15 @@ class Encoding:
 
 def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Optional[str] = None,
            max_unroll: int = 8) -> Encoding:
-    """Build the formula of ``program`` over ``inputs``."""
+    """Build the formula of ``program`` over ``inputs``.
+
+    Jump sides and guards that the abstract run (:mod:`.abstract`)
+    shows no input can take are left out: each was unsatisfiable anyway,
+    so the formula means the same, and is smaller."""
     program = Program(program)
     validate(program, target)
+    from .abstract import interpret
+    facts = interpret(program, target)
     table = TABLES[target]
     env = inputs.env(target)
     tag = name or f"p{next(_names)}"
@@ -135,6 +143,8 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         live = reach
         end = ends[pc]
         for cond, value, rule in effect.guards:
+            if facts is not None and (pc, rule) in facts.never:
+                continue          # never fires: its negation is implied
             if rule == RULE_OUT_OF_BOUNDS and end is not None and end <= known:
                 # Every path here loaded at least as far already, so the
                 # bounds check is implied by the reach condition: leaving it
@@ -171,7 +181,12 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
             go(pc + 1, live)
         elif flow[0] == "jump":
             _, cond, jt, jf = flow
+            taken, not_taken = facts.edges[pc] if facts is not None else (True, True)
             if jt == jf:
+                go(pc + 1 + jt, live)
+            elif not taken:
+                go(pc + 1 + jf, live)
+            elif not not_taken:
                 go(pc + 1 + jt, live)
             else:
                 go(pc + 1 + jt, and_all(live, cond))
@@ -195,7 +210,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         approximations.append("netlink attribute searches (ld [nla]/[nlan]) are modelled as "
                               "unknown functions of the packet")
     return Encoding(program, target, inputs, verdict, definitions, reach, states, exits,
-                    or_all(loop_exits), approximations)
+                    or_all(loop_exits), approximations, facts)
 
 
 def _direct_load_end(insn, target: str) -> Optional[int]:

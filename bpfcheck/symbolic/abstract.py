@@ -1,0 +1,231 @@
+"""Abstract interpretation: what no input can do, found without a solver.
+
+The semantics table runs over :mod:`bpfcheck.domains.ranges` (unsigned
+ranges and known bits) once, in pc order, joining the machine states
+where paths meet.  Along the way it tracks the shortest packet every path
+has shown by its loads, and narrows registers on each side of a jump
+(``jgt #200`` leaves 201..255 on the taken side of a byte).  What comes
+out is an over-approximation — every concrete run stays inside it — so
+whatever it calls impossible is impossible:
+
+* instructions no path reaches (dead code),
+* jump sides no input takes,
+* guards (out-of-bounds loads, division by zero, ...) that never fire.
+
+That settles, in milliseconds, questions that over a big program's whole
+formula can cost the solver seconds each.  Programs that jump backwards
+(libpcap loops) are not interpreted: :func:`interpret` returns None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+from .. import isa
+from ..context import FIELD_RANGES
+from ..domains.ranges import RANGES, UNSURE, Span, Comparison, full_width, join, meet, top
+from ..program import Program
+from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS, TABLES
+
+_SIGNED_MAX = 0x7FFFFFFF
+#: a socket load at a negative offset (network- or link-relative): areas the
+#: interpreter does not model, so either of its checks may fail
+_UNMODELLED = ((UNSURE, RULE_NO_LINK_HEADER), (UNSURE, RULE_OUT_OF_BOUNDS))
+
+
+class ShortPacket:
+    """The bounds check of a load ending somewhere in ``[lo_end, hi_end]``:
+    it fails when the packet is shorter than the end."""
+
+    __slots__ = ("lo_end", "hi_end")
+
+    def __init__(self, lo_end: int, hi_end: int):
+        self.lo_end, self.hi_end = lo_end, hi_end
+
+    def truth(self, known_length: int) -> Optional[bool]:
+        if self.lo_end > isa.U32:
+            return True
+        if known_length >= self.hi_end:
+            return False
+        return None
+
+
+@dataclass
+class State:
+    a: object
+    x: object
+    mem: tuple
+    length: int          # every run here has a packet at least this long
+
+    def slots(self):
+        return (self.a, self.x) + self.mem
+
+    def replaced(self, old, new) -> "State":
+        """Every register and cell holding ``old`` (the same value) now holds ``new``."""
+        return State(new if self.a is old else self.a, new if self.x is old else self.x,
+                     tuple(new if m is old else m for m in self.mem), self.length)
+
+
+@dataclass
+class Facts:
+    """What the abstract run found possible; everything else is impossible."""
+
+    reachable: Set[int] = field(default_factory=set)
+    guards: Set[Tuple[int, str]] = field(default_factory=set)    # (pc, rule) that may fire
+    never: Set[Tuple[int, str]] = field(default_factory=set)     # (pc, rule) checked, never fires
+    edges: Dict[int, Tuple[bool, bool]] = field(default_factory=dict)   # jump pc -> (taken, not taken)
+    states: Dict[int, State] = field(default_factory=dict)       # on entry to each reachable pc
+
+
+class _Env:
+    """The inputs, abstractly: any bytes, any length, metadata in range."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.known_length = 0
+
+    def length(self):
+        if self.target == "seccomp":
+            return isa.SECCOMP_DATA_SIZE
+        return Span(self.known_length, isa.U32)
+
+    def load_abs(self, k: int, nbytes: int):
+        if self.target == "seccomp":
+            return top(), ()
+        offset = k if self.target == "pcap" else isa.signed32(k)
+        if offset < 0:
+            return full_width(nbytes), _UNMODELLED
+        return full_width(nbytes), ((ShortPacket(offset + nbytes, offset + nbytes), RULE_OUT_OF_BOUNDS),)
+
+    def load_ind(self, x, k: int, nbytes: int):
+        if isinstance(x, int):
+            position = x + k
+            if self.target != "pcap":
+                position &= isa.U32
+            return self.load_abs(position, nbytes) if position <= isa.U32 else \
+                (0, ((True, RULE_OUT_OF_BOUNDS),))
+        lo, hi = x.lo + k, x.hi + k
+        if self.target != "pcap" and hi > _SIGNED_MAX:
+            return full_width(nbytes), _UNMODELLED      # the sum may wrap or turn negative
+        return full_width(nbytes), ((ShortPacket(lo + nbytes, hi + nbytes), RULE_OUT_OF_BOUNDS),)
+
+    def field(self, name: str):
+        lo, hi = FIELD_RANGES[name]
+        return Span(lo, hi)
+
+    def has_device(self):
+        return UNSURE
+
+    def netlink_attr(self, a, x, nested: bool):
+        return top()
+
+
+def interpret(program, target: str = "socket") -> Optional[Facts]:
+    """The abstract run of a validated ``program``; None when it jumps
+    backwards (its loops would need widening, which this does not do)."""
+    program = Program(program)
+    table = TABLES[target]
+    env = _Env(target)
+    facts = Facts()
+    incoming: Dict[int, List[State]] = {0: [State(0, 0, (0,) * isa.MEMWORDS, 0)]}
+    for pc, insn in enumerate(program):
+        states = incoming.pop(pc, None)
+        if not states:
+            continue
+        state = _join(states)
+        facts.reachable.add(pc)
+        facts.states[pc] = state
+        env.known_length = state.length
+        effect = table[insn[0]](insn, state.a, state.x, state.mem, RANGES, env)
+        live = _after_guards(pc, effect.guards, state, facts)
+        if live is None:
+            continue
+        a, x, mem = effect.applied(live.a, live.x, live.mem)
+        live = State(a, x, mem, live.length)
+        flow = effect.flow
+
+        def go(target_pc: int, state: State) -> bool:
+            if target_pc <= pc:
+                raise _Backward
+            incoming.setdefault(target_pc, []).append(state)
+            return True
+        try:
+            if flow is None:
+                go(pc + 1, live)
+            elif flow[0] == "goto":
+                go(pc + 1 + flow[1], live)
+            elif flow[0] == "jump":
+                _, cond, jt, jf = flow
+                taken, not_taken = _assuming(cond, live), _assuming(_negation(cond), live)
+                facts.edges[pc] = (taken is not None, not_taken is not None)
+                if taken is not None:
+                    go(pc + 1 + jt, taken)
+                if not_taken is not None:
+                    go(pc + 1 + jf, not_taken)
+        except _Backward:
+            return None
+    return facts
+
+
+class _Backward(Exception):
+    pass
+
+
+def _after_guards(pc: int, guards, state: State, facts: Facts) -> Optional[State]:
+    """Record the guards that may fire and those that never do; the state
+    of the runs none stops (None when every run stops here)."""
+    for cond, _value, rule in guards:
+        if isinstance(cond, ShortPacket):
+            truth = cond.truth(state.length)
+            (facts.never if truth is False else facts.guards).add((pc, rule))
+            if truth is True:
+                return None
+            state = State(state.a, state.x, state.mem, max(state.length, cond.lo_end))
+            continue
+        truth = cond if isinstance(cond, bool) else cond.truth()
+        (facts.never if truth is False else facts.guards).add((pc, rule))
+        if truth is True:
+            return None
+        if truth is None:
+            survived = _assuming(_negation(cond), state)
+            if survived is None:
+                return None
+            state = survived
+    return state
+
+
+def _negation(cond):
+    return (not cond) if isinstance(cond, bool) else cond.inverted()
+
+
+def _assuming(cond, state: State) -> Optional[State]:
+    """``state`` narrowed to the runs where ``cond`` holds (None: no run)."""
+    if isinstance(cond, bool):
+        return state if cond else None
+    if cond.truth() is False:
+        return None
+    if not isinstance(cond, Comparison):
+        return state
+    narrowed = cond.narrowed()
+    if narrowed is None:
+        return None
+    new_a, new_b = narrowed
+    if cond.a is cond.b:
+
+        both = meet(new_a, new_b)
+        return None if both is None else state.replaced(cond.a, both)
+    return state.replaced(cond.a, new_a).replaced(cond.b, new_b)
+
+
+def _join(states: List[State]) -> State:
+    first = states[0]
+    if len(states) == 1:
+        return first
+    a, x, length = first.a, first.x, first.length
+    mem = list(first.mem)
+    for s in states[1:]:
+        a, x = join(a, s.a), join(x, s.x)
+        mem = [join(m, n) for m, n in zip(mem, s.mem)]
+        length = min(length, s.length)
+    return State(a, x, tuple(mem), length)
