@@ -257,6 +257,24 @@ def bench_big(label: str, program: Program, target: str, repeat: int, naive_budg
     return {"analyze": best, "equiv": ebest, "met": met}
 
 
+#: the --hard seeds of live_random_program: 7 is the one measured above
+HARD_SEEDS = (1, 2, 3, 7)
+
+
+def bench_budgeted(seeds) -> None:
+    """Each seed's program analysed with ``budget=BIG_TARGET``: the time
+    it took and how much it left open (unknown, with the reason)."""
+    print(f"  the same generator, other seeds, analyze with budget={BIG_TARGET:g} s "
+          f"(what is not settled by then is reported unknown):")
+    for seed in seeds:
+        program = live_random_program(4096, seed)
+        result, dt = timed(lambda: analyze(program, "socket", timeout=120, budget=BIG_TARGET))
+        open_pcs = {pc for pc, _ in result.unknown}
+        state = "complete" if not result.unknown and result.verdicts.exact else \
+            f"{len(open_pcs)} instructions left open, verdicts {'exact' if result.verdicts.exact else 'as bounds'}"
+        print(f"    seed {seed}: {dt:6.2f} s   {len(result.dead)} dead, {len(result.findings)} findings, {state}")
+
+
 def live_random_program(size: int, seed: int = 7) -> Program:
     """A random program in which (nearly) every instruction is reachable:
     every ``ret`` but the last sits behind a test that can skip it."""
@@ -315,11 +333,11 @@ def main(argv=None):
     if args.hard:
         results.append(bench_big("random program, every part reachable (ALU-heavy)",
                                  live_random_program(4096), "socket", 1, args.naive_budget))
+        bench_budgeted(HARD_SEEDS)
     else:
-        print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it; it is known "
-              "to MISS the target: 25-35 s, down from ~4 min; ~30 out-of-bounds loads on computed offsets "
-              "fire only on short packets no known run takes and still need a whole-program solver "
-              "question each, 0.3-0.5 s apiece, and ~10 reach questions take ~1 s each)")
+        print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it and other "
+              "seeds; it is known to MISS the target: about 18 s, down from ~4 min; other seeds take "
+              "from 0.5 s to minutes, and with --budget 10 return in 10 s with what is open named)")
     n = 300 if args.quick else 2000
     chain = bench_big(f"{n:,}-diamond chain (2^{n} paths)", diamond_chain(n), "pcap", repeat,
                       args.naive_budget, targeted=False)

@@ -18,6 +18,9 @@ def register(sub) -> None:
     common.add_program_argument(p)
     common.add_target_argument(p)
     _add_solver_arguments(p)
+    p.add_argument("--budget", type=common.seconds, default=None, metavar="S",
+                   help="seconds for the whole analysis (default: no limit); what is not settled "
+                   "by then is reported unknown (exit 3), the verdicts as bounds")
     common.add_json_argument(p)
     p.set_defaults(handler=cmd_analyze)
 
@@ -102,13 +105,14 @@ def cmd_analyze(args) -> int:
     def progress(phase: str, done: int, total: int) -> None:
         line.show(lambda elapsed: f"analyze: {phase}, {done:,} of {total:,} settled, {elapsed:.0f} s")
     try:
-        result = analyze(program, args.target, args.timeout, _fixed(args), progress=progress)
+        result = analyze(program, args.target, args.timeout, _fixed(args), progress=progress,
+                         budget=args.budget)
     finally:
         line.clear()
+    settled = not result.unknown and result.verdicts.exact
     if args.json:
-        common.emit_json({"status": "unknown" if result.unknown or not result.verdicts.exact else "ok",
-                          **result.to_json()})
-        return 3 if result.unknown else 0
+        common.emit_json({"status": "ok" if settled else "unknown", **result.to_json()})
+        return 0 if settled else 3
     from ..proof.analysis import describe_ranges
     print(f"{len(program)} instructions, target {args.target}")
     exact = "" if result.verdicts.exact else f"  (bounds only: {result.verdicts.reason})"
@@ -127,7 +131,7 @@ def cmd_analyze(args) -> int:
         if f.witness:
             print(f"    e.g. {f.witness.describe()}")
     print(f"({result.seconds:.2f} s)")
-    return 3 if result.unknown else 0
+    return 0 if settled else 3
 
 
 # --- prove ------------------------------------------------------------------------

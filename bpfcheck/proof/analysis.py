@@ -34,6 +34,11 @@ GAP_QUESTIONS = 12
 GAP_TIMEOUT = 2.0
 #: findings that get a minimised witness of their own (the rest reuse a model)
 MINIMISED_FINDINGS = 32
+#: with a budget, the part of it reachability may use up, then the part
+#: reachability and the safety findings together may (the rest is the
+#: verdicts'): one hard phase must not starve the others
+REACH_SHARE = 0.5
+GUARD_SHARE = 0.85
 
 _FINDING_KINDS = {
     RULE_DIV_BY_ZERO: ("division-by-zero", "division by X can see X == 0: the program ends with verdict 0"),
@@ -146,12 +151,18 @@ class Analysis:
 @solver_limits()
 def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] = None,
             fixed: Optional[Dict[str, object]] = None, *,
-            progress: Optional[Callable[[str, int, int], None]] = None) -> Analysis:
-    """``progress(phase, settled, total)``, when given, is called as the
+            progress: Optional[Callable[[str, int, int], None]] = None,
+            budget: Optional[float] = None) -> Analysis:
+    """``timeout`` limits each solver question, ``budget`` the whole
+    analysis (seconds; None: no limit): once it is spent nothing more is
+    asked, and what is still open is reported unknown, with that reason —
+    the verdicts as bounds the abstract run guarantees.
+
+    ``progress(phase, settled, total)``, when given, is called as the
     work goes on: each phase ("reachability", "safety findings",
     "verdicts") and how many of its questions are settled."""
     program = Program(program)
-    session = Session(target, timeout, fixed)
+    session = Session(target, timeout, fixed, budget=budget)
     enc = session.add_program("program", program)
     settled = _Settler(session, progress=progress)
     settled.report("reachability", 0, len(program))
@@ -160,6 +171,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     # flips along their runs, then questions over the whole program, the
     # deepest instructions first (each model settles many instructions).
     settled.seed({("reach", pc): enc.reach[pc] for pc in range(len(program))})
+    session.share(REACH_SHARE)
     reach = {("reach", pc): enc.reach[pc] for pc in range(len(program))}
     settled.flip_towards(reach, list(dict.fromkeys(settled.reaching.values())))
     settled.settle_all(reach, lambda value, ctx, keys: settled.flip_towards(reach, [(value, ctx)]),
@@ -176,12 +188,16 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
             grouped.setdefault((e.pc, e.rule), []).append(e.cond)
     guards = {("guard",) + key: _or(conds) for key, conds in grouped.items()}
     settled.report("safety findings", 0, len(guards))
+    session.share(GUARD_SHARE)
+    settled.settle_fired(guards)
     settled.settle_by_replay(guards)
     # Deepest first: each guard a question fires is on a short packet that
     # runs far, and the guards before it on its path fire along it.
     settled.settle_all(dict(sorted(guards.items(), key=lambda item: -item[0][1])), settled.fire_along)
     findings: List[Finding] = []
     for key in sorted(guards):
+        if settled.status(key) == UNKNOWN:
+            unknown.append((key[1], f"whether it can end the run ({key[2]}): {settled.reason(key)}"))
         if settled.status(key) != SAT:
             continue
         _, pc, rule = key
@@ -197,6 +213,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     returned |= {e.value for e in enc.exits if e.rule is not None and e.rule != RULE_LOOP_BOUND
                  and isinstance(e.value, int) and settled.status(("guard", e.pc, e.rule)) == SAT}
     settled.report("verdicts", 0, 1)
+    session.share(1.0)
     verdicts = _verdict_set(session, enc, returned)
     if enc.loop_bound is not False and session.loop_bound_possible():
         # Runs that loop longer than the unrolling were not explored: nothing
@@ -209,6 +226,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         verdicts = VerdictSet(verdicts.ranges, False, "; ".join(enc.approximations) +
                               " (the set may include values no packet produces)",
                               _membership(session, _as_term(enc.verdict), session.within_unrolling(True)))
+    session.budget = None       # the budget was the analysis's: witness() asks afresh
     return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
 
 
@@ -223,7 +241,7 @@ def _exit_witness(session: Session, pc: int, rule: str, cond, hint=None) -> Opti
     status, value, ctx, note = session.find(cond, replay, hint, incremental=True)
     if status != SAT:
         return None
-    return session.make_witness(value, ctx, rule=rule, rule_pc=pc)
+    return session.make_witness(value, ctx, rule=rule, rule_pc=pc, note=note)
 
 
 def _or(conds):
@@ -309,6 +327,9 @@ class _Settler:
                 open_.pop(key)
             if not batch:
                 continue
+            if self.session.out_of_budget():
+                self._settle(open_, list(open_), UNKNOWN, "not asked: " + self.session.budget_reason())
+                break
             if self.progress is not None:
                 self.report(self.phase, sum(1 for key in conds if key in self.results), len(conds))
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
@@ -340,6 +361,12 @@ class _Settler:
                     follow_up(value, ctx, list(open_))
                     for done in [k for k in open_ if k in self.results]:
                         open_.pop(done)
+
+    def settle_fired(self, conds) -> None:
+        """Guards some run already fired (while reaching instructions) can fire."""
+        for key in conds:
+            if key in self.firing and key not in self.results:
+                self.results[key] = (SAT, None)
 
     def report(self, phase: str, done: int, total: int) -> None:
         self.phase = phase
@@ -384,14 +411,16 @@ class _Settler:
         wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
         if wanted:
             fixed = self.session.inputs.fixed
-            found = explore(machine, [(value, ctx)], wanted, budget=self.EXPLORE_BUDGET,
-                            stall=self.EXPLORE_STALL, keep_length="caplen" in fixed or "len" in fixed)
+            found = explore(machine, [(value, ctx)], wanted,
+                            budget=self.session.within_budget(self.EXPLORE_BUDGET), stall=self.EXPLORE_STALL,
+                            keep_length="caplen" in fixed or "len" in fixed)
             for pc, reached_by in found.items():
                 self.reaching.setdefault(pc, reached_by)
             seen |= {("reach", pc) for pc in found}
         guards = [key for key in open_ if key[0] == "guard" and key not in seen]
         if guards:
-            fired = fire_loads_out_of_bounds(machine, self.reaching, guards, self.REPLAY_BUDGET)
+            fired = fire_loads_out_of_bounds(machine, self.reaching, guards,
+                                             self.session.within_budget(self.REPLAY_BUDGET))
             for key, by in fired.items():
                 self.firing.setdefault(key, by)
             seen |= set(fired)
@@ -402,7 +431,7 @@ class _Settler:
         their instruction, before asking the solver anything."""
         wanted = [key for key, cond in conds.items() if key not in self.results and key[0] == "guard"]
         found = fire_loads_out_of_bounds(self.session.machines[self.role], self.reaching, wanted,
-                                         self.REPLAY_BUDGET)
+                                         self.session.within_budget(self.REPLAY_BUDGET))
         for key, by in found.items():
             self.results[key] = (SAT, None)
             self.firing.setdefault(key, by)
@@ -420,7 +449,8 @@ class _Settler:
                 if key in conds and key not in self.results:
                     self.results[key] = (SAT, None)
             return {key[1] for key in seen if key[0] == "reach"}
-        flip_towards(self.session, self.role, inputs, wanted, self.FLIP_BUDGET, observe)
+        flip_towards(self.session, self.role, inputs, wanted, self.session.within_budget(self.FLIP_BUDGET),
+                     observe)
 
     def _dead_by_predecessors(self, key) -> bool:
         """Whether ``key`` is impossible because the instruction it is at
@@ -463,7 +493,8 @@ class _Settler:
                 if key in wanted and key not in self.results:
                     self.results[key] = (SAT, None)
         if wanted:
-            fire_on_known_paths(self.session, self.role, [(value, ctx)], wanted, self.PATH_BUDGET, observe,
+            fire_on_known_paths(self.session, self.role, [(value, ctx)], wanted,
+                                self.session.within_budget(self.PATH_BUDGET), observe,
                                 lambda key: key not in self.results)
 
     def _settle(self, open_, keys, status, reason: Optional[str] = None) -> None:
@@ -519,8 +550,7 @@ def _verdict_set(session: Session, enc, returned=()) -> VerdictSet:
         if status == SAT:
             found.append(value)
         elif status == UNKNOWN:
-            return VerdictSet([(0, 0xFFFFFFFF)], False, session.last_reason,
-                              _membership(session, verdict, stay))
+            return _bounds_only(session, enc, verdict, stay, found)
     # Then whatever else the symbolic returns can produce.
     while True:
         blocked = z3.And(*[verdict != v for v in found]) if found else True
@@ -528,12 +558,19 @@ def _verdict_set(session: Session, enc, returned=()) -> VerdictSet:
         if status == UNSAT:
             return VerdictSet([(v, v) for v in found])
         if status == UNKNOWN:
-            return VerdictSet([(0, 0xFFFFFFFF)], False, session.last_reason,
-                              _membership(session, verdict, stay))
+            return _bounds_only(session, enc, verdict, stay, found)
         found.append(model.eval(verdict, model_completion=True).as_long())
         if len(found) - len(constants) >= ENUMERATION_LIMIT:
             break
     return _ranges(session, verdict, stay, found)
+
+
+def _bounds_only(session: Session, enc, verdict, stay, found) -> VerdictSet:
+    """When the solver cannot list the verdicts: the values found so far
+    and the bounds the abstract run guarantees (every u32 without one)."""
+    bounds = enc.facts.verdict_ranges() if enc.facts is not None else [(0, 0xFFFFFFFF)]
+    return VerdictSet(bounds + [(v, v) for v in found], False, session.last_reason,
+                      _membership(session, verdict, stay))
 
 
 def _and(a, b):

@@ -41,10 +41,15 @@ class Session:
     """``programs`` maps a role ("a", "b", "program", "match:EXPR") to a Program."""
 
     def __init__(self, target: str, timeout: Optional[float] = None,
-                 fixed: Optional[Dict[str, object]] = None, rlimit: Optional[int] = None):
+                 fixed: Optional[Dict[str, object]] = None, rlimit: Optional[int] = None,
+                 budget: Optional[float] = None):
         self.target = target
         self.timeout = timeout
         self.started = time.monotonic()
+        #: seconds for everything this session asks (None: no limit); past
+        #: it, every question is unknown without being asked
+        self.budget = budget
+        self._share = 1.0
         self.inputs = SymbolicInputs(target, fixed)
         self.solver = make_solver(timeout=timeout, rlimit=rlimit)
         self.solver.add(*self.inputs.constraints) if self.inputs.constraints else None
@@ -66,22 +71,71 @@ class Session:
         self.machines[role] = Machine(program, target)
         return enc
 
+    # --- the budget ---------------------------------------------------------
+    def share(self, fraction: float) -> None:
+        """From now on, stop asking once ``fraction`` of the budget has
+        gone since the session began (so one hard phase of a long analysis
+        cannot starve the next); no effect without a budget."""
+        self._share = fraction
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left of the budget, or of the current share of it (None:
+        no budget)."""
+        if self.budget is None:
+            return None
+        return max(0.0, self.started + self._share * self.budget - time.monotonic())
+
+    def out_of_budget(self) -> bool:
+        left = self.remaining()
+        if left is not None and left <= 0:
+            self.last_reason = self.budget_reason()
+            return True
+        return False
+
+    def budget_reason(self) -> str:
+        if self._share < 1.0:
+            return f"this part of the analysis used its share of the {self.budget:g} s budget"
+        return f"the analysis ran out of its {self.budget:g} s budget"
+
+    def within_budget(self, seconds: float) -> float:
+        """``seconds``, or what is left of the budget when that is less."""
+        left = self.remaining()
+        return seconds if left is None else min(seconds, left)
+
+    def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
+        """Give ``solver`` the time of one question: ``patience`` (None: no
+        limit), cut to what is left of the budget."""
+        left = self.remaining()
+        if left is not None:
+            patience = left if patience is None else min(patience, left)
+        if patience is not None:
+            solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
+
+    def _unknown_reason(self, solver: z3.Solver) -> str:
+        if self.remaining() is not None and self.remaining() <= 0.001:
+            return self.budget_reason()
+        return _explain_unknown(solver.reason_unknown(), self.timeout)
+
     # --- asking -------------------------------------------------------------
     def check(self, goal) -> Tuple[str, Optional[z3.ModelRef]]:
         """Is ``goal`` satisfiable together with everything added so far?"""
         if goal is False:
             return UNSAT, None
+        if self.out_of_budget():
+            return UNKNOWN, None
         with out_of_memory_is_unknown(self):
             self.solver.push()
             try:
                 if goal is not True:
                     self.solver.add(goal)
+                if self.budget is not None:
+                    self._limit(self.solver, self.timeout)
                 result = self.solver.check()
                 if result == z3.sat:
                     return SAT, self.solver.model()
                 if result == z3.unsat:
                     return UNSAT, None
-                self.last_reason = _explain_unknown(self.solver.reason_unknown(), self.timeout)
+                self.last_reason = self._unknown_reason(self.solver)
                 return UNKNOWN, None
             finally:
                 with contextlib.suppress(z3.Z3Exception):
@@ -98,10 +152,14 @@ class Session:
         goes to :meth:`check`."""
         if goal is False:
             return UNSAT, None
+        if self.out_of_budget():
+            return UNKNOWN, None
         if self._incremental_misses <= INCREMENTAL_MISSES or \
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
             with out_of_memory_is_unknown(self):
                 solver = self._incremental_solver()
+                if self.budget is not None:
+                    self._limit(solver, self._patience())
                 literal = z3.Bool(f"question_{next(self._questions)}")
                 solver.add(z3.Implies(literal, goal) if goal is not True else literal)
                 result = solver.check(literal, *extra)
@@ -110,15 +168,18 @@ class Session:
                     return SAT, solver.model()
                 if result == z3.unsat:
                     return UNSAT, None
+                if self.out_of_budget():
+                    return UNKNOWN, None
                 self._incremental_misses += 1
         return self.check(z3.And(goal, *extra) if extra else goal)
+
+    def _patience(self) -> float:
+        return INCREMENTAL_PATIENCE if self.timeout is None else min(self.timeout, INCREMENTAL_PATIENCE)
 
     def _incremental_solver(self) -> z3.Solver:
         assertions = self.solver.assertions()
         if self._incremental is None or len(assertions) != self._incremental_size:
-            patience = INCREMENTAL_PATIENCE if self.timeout is None else \
-                min(self.timeout, INCREMENTAL_PATIENCE)
-            self._incremental = make_incremental_solver(timeout=patience)
+            self._incremental = make_incremental_solver(timeout=self._patience())
             self._incremental.add(*assertions)
             self._incremental_size = len(assertions)
         return self._incremental
@@ -143,6 +204,10 @@ class Session:
 
         goal = self.within_unrolling(goal)
         if hint is not None and self.target != "seccomp" and safe_replay(*hint):
+            if self.out_of_budget():
+                return SAT, hint[0], hint[1], "not minimised: " + self.budget_reason()
+            if self.budget is not None:
+                self._limit(minimiser, self._patience() if incremental else self.timeout)
             minimiser.push()
             try:
                 if goal is not True:

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from .. import isa
 from ..context import FIELD_RANGES
-from ..domains.ranges import RANGES, UNSURE, Span, Comparison, full_width, join, meet, top
+from ..domains.ranges import RANGES, UNSURE, Comparison, Span, bounds, full_width, join, meet, top
 from ..program import Program
 from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS, TABLES
 
@@ -58,9 +58,6 @@ class State:
     mem: tuple
     length: int          # every run here has a packet at least this long
 
-    def slots(self):
-        return (self.a, self.x) + self.mem
-
     def replaced(self, old, new) -> "State":
         """Every register and cell holding ``old`` (the same value) now holds ``new``."""
         return State(new if self.a is old else self.a, new if self.x is old else self.x,
@@ -76,6 +73,11 @@ class Facts:
     never: Set[Tuple[int, str]] = field(default_factory=set)     # (pc, rule) checked, never fires
     edges: Dict[int, Tuple[bool, bool]] = field(default_factory=dict)   # jump pc -> (taken, not taken)
     states: Dict[int, State] = field(default_factory=dict)       # on entry to each reachable pc
+    returns: List[object] = field(default_factory=list)          # every verdict, abstractly
+
+    def verdict_ranges(self) -> List[Tuple[int, int]]:
+        """Inclusive ranges holding every verdict a run can return."""
+        return [bounds(v) for v in self.returns]
 
 
 class _Env:
@@ -145,11 +147,10 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
         live = State(a, x, mem, live.length)
         flow = effect.flow
 
-        def go(target_pc: int, state: State) -> bool:
+        def go(target_pc: int, state: State) -> None:
             if target_pc <= pc:
                 raise _Backward
             incoming.setdefault(target_pc, []).append(state)
-            return True
         try:
             if flow is None:
                 go(pc + 1, live)
@@ -163,6 +164,8 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
                     go(pc + 1 + jt, taken)
                 if not_taken is not None:
                     go(pc + 1 + jf, not_taken)
+            else:
+                facts.returns.append(flow[1])
         except _Backward:
             return None
     return facts
@@ -175,16 +178,20 @@ class _Backward(Exception):
 def _after_guards(pc: int, guards, state: State, facts: Facts) -> Optional[State]:
     """Record the guards that may fire and those that never do; the state
     of the runs none stops (None when every run stops here)."""
-    for cond, _value, rule in guards:
+    for cond, value, rule in guards:
         if isinstance(cond, ShortPacket):
             truth = cond.truth(state.length)
             (facts.never if truth is False else facts.guards).add((pc, rule))
+            if truth is not False:
+                facts.returns.append(value)
             if truth is True:
                 return None
             state = State(state.a, state.x, state.mem, max(state.length, cond.lo_end))
             continue
         truth = cond if isinstance(cond, bool) else cond.truth()
         (facts.never if truth is False else facts.guards).add((pc, rule))
+        if truth is not False:
+            facts.returns.append(value)
         if truth is True:
             return None
         if truth is None:

@@ -129,10 +129,11 @@ def _step_inside(program, target, facts, packet, ctx):
         if length is not None:
             assert length >= state.length, f"pc {pc}: a {length}-byte packet, known >= {state.length}"
         effect = table[program[pc][0]](program[pc], a, x, mem, CONCRETE, env)
-        for cond, _value, rule in effect.guards:
+        for cond, value, rule in effect.guards:
             if cond:
                 assert (pc, rule) not in facts.never, f"pc {pc}: {rule} fires, called never"
                 assert (pc, rule) in facts.guards
+                _check_verdict(facts, value)
                 return
         a, x, mem_t = effect.applied(a, x, tuple(mem))
         mem = list(mem_t)
@@ -146,7 +147,13 @@ def _step_inside(program, target, facts, packet, ctx):
             assert facts.edges[pc][side], f"pc {pc}: the {'taken' if side == 0 else 'other'} side is taken"
             pc += 1 + (flow[2] if flow[1] else flow[3])
         else:
+            _check_verdict(facts, flow[1])
             return
+
+
+def _check_verdict(facts, verdict):
+    assert any(lo <= verdict <= hi for lo, hi in facts.verdict_ranges()), \
+        f"verdict {verdict:#x} is outside the abstract bounds {facts.verdict_ranges()}"
 
 
 def _boundary_lengths(program):

@@ -1,0 +1,65 @@
+"""``analyze(..., budget=S)`` / ``bpfcheck analyze --budget S``: bounded,
+and honest about what it did not settle.
+
+A program whose questions are too hard for the solver must still come
+back near its budget, with every open instruction and guard reported
+unknown for that reason (never silently dead, never silently safe), the
+verdicts as sound bounds, and the findings that concrete runs already
+fired kept, each with a witness that replays.
+"""
+
+import json
+import os
+import random
+import sys
+import time
+
+from bpfcheck import Context, Machine, analyze
+from bpfcheck.cli import main
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+from proofs import live_random_program  # noqa: E402
+
+#: seconds past the budget allowed for what is not a question (encoding,
+#: a last concrete run, building the result) — generous: CI machines vary
+SLACK = 6.0
+
+
+def test_a_hard_program_comes_back_within_its_budget_and_says_what_is_open():
+    program = live_random_program(2048, 2)
+    start = time.monotonic()
+    result = analyze(program, "socket", budget=2.0)
+    assert time.monotonic() - start < 2.0 + SLACK
+    reasons = {why for _, why in result.unknown}
+    assert result.unknown and any("budget" in why for why in reasons), reasons
+    machine = Machine(program, "socket")
+    rng = random.Random(2)
+    open_pcs = {pc for pc, _ in result.unknown}
+    for _ in range(300):
+        packet = bytes(rng.choice([0, 1, 0x0F, 0xFF, rng.getrandbits(8)]) for _ in range(rng.randrange(90)))
+        trace = machine.trace(packet, Context())
+        assert not set(trace.path) & set(result.dead)               # dead is still proved dead
+        assert any(lo <= trace.verdict <= hi for lo, hi in result.verdicts.ranges)
+        if trace.rule is not None:                                 # a guard that fired: found or open
+            assert trace.rule_pc in {f.pc for f in result.findings} | open_pcs
+    for finding in result.findings:
+        if finding.witness is not None:
+            t = machine.trace(finding.witness.packet, finding.witness.context)
+            assert t.rule_pc == finding.pc
+
+
+def test_without_a_budget_nothing_is_cut_short():
+    program = [(0x30, 0, 0, 20), (0x25, 0, 1, 0x80), (0x06, 0, 0, 1), (0x06, 0, 0, 0)]
+    result = analyze(program, "socket", budget=60.0)
+    assert result.unknown == [] and result.verdicts.exact and set(result.verdicts) == {0, 1}
+    assert analyze(program, "socket").verdicts == result.verdicts
+
+
+def test_the_command_line_reports_a_spent_budget_as_unknown(tmp_path, capsys):
+    path = tmp_path / "hard.c"
+    path.write_text(live_random_program(2048, 2).format("c"))
+    assert main(["analyze", str(path), "--budget", "1", "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "unknown" and out["verdicts"]["exact"] is False
+    assert any("budget" in u["reason"] for u in out["unknown"])
+    assert main(["analyze", str(path), "--budget", "0"]) == 2          # not a positive number
