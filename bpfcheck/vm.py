@@ -61,6 +61,7 @@ class Machine:
         validate(self.program, target)
         table = TABLES[target]
         self._handlers = [table.get(insn[0]) for insn in self.program]
+        self._insns = tuple(self.program)     # a plain tuple: Program's indexing is a Python call
         self._signed_ja = DIALECTS[target].signed_ja
 
     def run(self, packet=b"", ctx: Optional[Context] = None) -> int:
@@ -76,7 +77,7 @@ class Machine:
         return self._execute(env, [], observer)
 
     def _execute(self, env, path: Optional[List[int]], observer=None) -> Trace:
-        program, handlers, dom = self.program, self._handlers, CONCRETE
+        program, handlers, dom = self._insns, self._handlers, CONCRETE
         a = x = 0
         mem = [0] * isa.MEMWORDS   # libpcap zeroes it; the kernel proves it is never read unwritten
         pc = 0
@@ -89,9 +90,10 @@ class Machine:
                 # Only libpcap gets here: bpf_validate let the opcode through.
                 raise ExecutionError(
                     f"libpcap's bpf_filter aborts the process on opcode {program[pc][0]:#06x}", pc)
-            effect = handler(program[pc], a, x, mem, dom, env)
+            insn = program[pc]
+            effect = handler(insn, a, x, mem, dom, env)
             if observer is not None:
-                observer(pc, program[pc], effect, a)
+                observer(pc, insn, effect, a)
             for cond, value, rule in effect.guards:
                 if cond:
                     return Trace(value, tuple(path or ()), rule, pc)

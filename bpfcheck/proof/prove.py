@@ -6,11 +6,13 @@ from typing import Dict, Optional, Sequence
 
 import z3
 
-from ..errors import UsageError
+from ..context import Context
+from ..errors import ExecutionError, UsageError
 from ..program import Program
 from ..properties.evaluate import ConcreteOps, ConcreteView, Z3Ops, check_applicable, evaluate
 from ..properties.parser import parse_property
 from ..validate import TARGETS
+from .explore import explore
 from .outcome import PROVED, REFUTED, UNKNOWN, Outcome
 from .session import SAT, UNSAT, Session, solver_limits
 
@@ -164,6 +166,41 @@ def subsumes(a: Sequence, b: Sequence, target: str = "socket", timeout: Optional
     return _compare(a, b, target, timeout, fixed, subsumption=True)
 
 
+#: two programs this long together are first run on the inputs concrete
+#: exploration of each finds: a difference found so costs a fraction of a
+#: second, where the question over both formulas can take many
+CONCRETE_FIRST = 1024
+#: seconds of exploration per program for that
+EXPLORE_BUDGET = 0.2
+
+
+def _concrete_difference(session: Session, replay):
+    """An input on which ``replay`` (the two programs differ) holds, among
+    plain inputs and those exploring either program reaches; None when
+    none does (then only the solver can say)."""
+    if session.target == "seccomp" or session.inputs.fixed:
+        return None        # pinned inputs: only the solver's respect them
+    seeds = [(bytes(n), Context()) for n in (64, 1514)]
+    found = _first_passing(replay, seeds)
+    for machine in session.machines.values():
+        if found is not None:
+            break
+        everywhere = set(range(len(machine.program)))
+        found = _first_passing(replay, explore(machine, seeds, everywhere, budget=EXPLORE_BUDGET,
+                                               stall=0.1).values())
+    return found
+
+
+def _first_passing(replay, inputs):
+    for value, ctx in dict.fromkeys(inputs):
+        try:
+            if replay(value, ctx):
+                return value, ctx
+        except ExecutionError:
+            continue
+    return None
+
+
 @solver_limits()
 def _compare(a, b, target, timeout, fixed, subsumption: bool) -> Outcome:
     _check_target(target)
@@ -188,7 +225,8 @@ def _compare(a, b, target, timeout, fixed, subsumption: bool) -> Outcome:
 
         def replay(value, ctx):
             return session.run("a", value, ctx).verdict != session.run("b", value, ctx).verdict
-    status, value, ctx, note = session.find(goal, replay)
+    hint = _concrete_difference(session, replay) if len(a) + len(b) >= CONCRETE_FIRST else None
+    status, value, ctx, note = session.find(goal, replay, hint)
     if status == SAT:
         return Outcome(REFUTED, session.make_witness(value, ctx), None, session.elapsed)
     if status == UNSAT:
