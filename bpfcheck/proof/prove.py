@@ -124,7 +124,9 @@ def prove(program: Sequence, prop: str, target: str = "socket", timeout: Optiona
     def replay(value, ctx):
         return not _holds_concretely(tree, session, value, ctx, linktype)
 
-    status, value, ctx, note = session.find(z3.Not(claim), replay)
+    size = sum(len(m.program) for m in session.machines.values())
+    hint = _concrete_counterexample(session, replay) if size >= CONCRETE_FIRST else None
+    status, value, ctx, note = session.find(z3.Not(claim), replay, hint)
     text = prop if isinstance(prop, str) else None
     if status == SAT:
         return Outcome(REFUTED, session.make_witness(value, ctx), None, session.elapsed, text)
@@ -166,18 +168,19 @@ def subsumes(a: Sequence, b: Sequence, target: str = "socket", timeout: Optional
     return _compare(a, b, target, timeout, fixed, subsumption=True)
 
 
-#: two programs this long together are first run on the inputs concrete
-#: exploration of each finds: a difference found so costs a fraction of a
-#: second, where the question over both formulas can take many
+#: programs this long (together, with those a property matches against)
+#: are first run on the inputs concrete exploration of each finds: a
+#: counterexample found so costs a fraction of a second, where the
+#: question over their formulas can take many
 CONCRETE_FIRST = 1024
 #: seconds of exploration per program for that
 EXPLORE_BUDGET = 0.2
 
 
-def _concrete_difference(session: Session, replay):
-    """An input on which ``replay`` (the two programs differ) holds, among
-    plain inputs and those exploring either program reaches; None when
-    none does (then only the solver can say)."""
+def _concrete_counterexample(session: Session, replay):
+    """An input on which ``replay`` (the claim fails) holds, among plain
+    inputs and those exploring each program reaches; None when none does
+    (then only the solver can say)."""
     if session.target == "seccomp" or session.inputs.fixed:
         return None        # pinned inputs: only the solver's respect them
     seeds = [(bytes(n), Context()) for n in (64, 1514)]
@@ -225,7 +228,7 @@ def _compare(a, b, target, timeout, fixed, subsumption: bool) -> Outcome:
 
         def replay(value, ctx):
             return session.run("a", value, ctx).verdict != session.run("b", value, ctx).verdict
-    hint = _concrete_difference(session, replay) if len(a) + len(b) >= CONCRETE_FIRST else None
+    hint = _concrete_counterexample(session, replay) if len(a) + len(b) >= CONCRETE_FIRST else None
     status, value, ctx, note = session.find(goal, replay, hint)
     if status == SAT:
         return Outcome(REFUTED, session.make_witness(value, ctx), None, session.elapsed)

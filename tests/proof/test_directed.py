@@ -169,8 +169,8 @@ def test_big_programs_that_differ_are_refuted_by_a_replayed_witness(monkeypatch)
     from bpfcheck import equivalent, subsumes
     from bpfcheck.proof import prove
     found = []
-    real = prove._concrete_difference
-    monkeypatch.setattr(prove, "_concrete_difference", lambda *args: found.append(real(*args)) or found[-1])
+    real = prove._concrete_counterexample
+    monkeypatch.setattr(prove, "_concrete_counterexample", lambda *args: found.append(real(*args)) or found[-1])
     a, b = _chain(400, 0), _chain(400, 7)
     outcome = equivalent(a, b, "pcap", timeout=60)
     assert outcome.status == "refuted" and found[0] is not None     # found by running, not asked
@@ -189,3 +189,16 @@ def test_big_programs_that_agree_are_still_proved():
     a = _chain(400, 7)
     b = Program(list(a[:-1]) + [(0x07, 0, 0, 0), (0x87, 0, 0, 0), (0x06, 0, 0, 7)])   # tax; txa: no change
     assert equivalent(a, b, "pcap", timeout=60).status == "proved"
+
+
+def test_a_property_of_a_big_program_is_refuted_by_running_it_first(monkeypatch):
+    from bpfcheck import prove
+    from bpfcheck.proof import prove as prove_module
+    found = []
+    real = prove_module._concrete_counterexample
+    monkeypatch.setattr(prove_module, "_concrete_counterexample", lambda *args: found.append(real(*args)) or found[-1])
+    program = _chain(400, 7)
+    outcome = prove(program, "verdict != 7", "pcap", timeout=60)
+    assert outcome.status == "refuted" and found[0] is not None
+    assert Machine(program, "pcap").run(outcome.witness.packet, outcome.witness.context) == 7
+    assert prove(program, "verdict <= 7", "pcap", timeout=60).status == "proved"
