@@ -218,7 +218,10 @@ class Comparison:
 
     def truth(self) -> Optional[bool]:
         """True or False when every input agrees, None when both can happen."""
-        plain = _TRUTH[self.op](span(self.a), span(self.b))
+        if self.a is self.b and self.op in _REFLEXIVE:
+            plain = _REFLEXIVE[self.op]        # one value compared with itself
+        else:
+            plain = _TRUTH[self.op](span(self.a), span(self.b))
         return plain if plain is None or not self.negated else not plain
 
     def narrowed(self):
@@ -261,6 +264,7 @@ def _truth_test(a: Span, b: Span):
 
 
 _TRUTH = {"eq": _truth_eq, "ugt": _truth_ugt, "uge": _truth_uge, "test": _truth_test}
+_REFLEXIVE = {"eq": True, "ugt": False, "uge": True}
 
 
 def _narrow_bounds(v, lo: int, hi: int):

@@ -29,6 +29,10 @@ from ..program import Program
 from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS, TABLES
 
 _SIGNED_MAX = 0x7FFFFFFF
+#: distinct loads a state remembers (each state copies them when it loads
+#: something new: a program reading thousands of places must not make the
+#: abstract run quadratic)
+REMEMBERED_LOADS = 64
 #: a socket load at a negative offset (network- or link-relative): areas the
 #: interpreter does not model, so either of its checks may fail
 _UNMODELLED = ((UNSURE, RULE_NO_LINK_HEADER), (UNSURE, RULE_OUT_OF_BOUNDS))
@@ -57,11 +61,19 @@ class State:
     x: object
     mem: tuple
     length: int          # every run here has a packet at least this long
+    #: what every run here has loaded, by where it read it (``("packet",
+    #: offset, size)``, ``("seccomp", offset)``, ``("field", name)``): the
+    #: input does not change during a run, so loading again gives the
+    #: same value, narrowed by every jump since (never written to: copied)
+    loaded: Dict[tuple, object] = field(default_factory=dict)
 
     def replaced(self, old, new) -> "State":
-        """Every register and cell holding ``old`` (the same value) now holds ``new``."""
+        """Every register, cell and load holding ``old`` (the same value) now holds ``new``."""
+        loaded = self.loaded
+        if any(v is old for v in loaded.values()):
+            loaded = {key: new if v is old else v for key, v in loaded.items()}
         return State(new if self.a is old else self.a, new if self.x is old else self.x,
-                     tuple(new if m is old else m for m in self.mem), self.length)
+                     tuple(new if m is old else m for m in self.mem), self.length, loaded)
 
 
 @dataclass
@@ -86,6 +98,18 @@ class _Env:
     def __init__(self, target: str):
         self.target = target
         self.known_length = 0
+        self.loaded: Dict[tuple, object] = {}    # the current state's (see State.loaded)
+
+    def _load(self, key: tuple, make):
+        """The value loaded from ``key`` before on every path here, else a new one."""
+        value = self.loaded.get(key)
+        if value is None:
+            value = make()
+            kept = self.loaded
+            if len(kept) >= REMEMBERED_LOADS:     # forget the oldest: always sound
+                kept = dict(list(kept.items())[len(kept) - REMEMBERED_LOADS + 1:])
+            self.loaded = {**kept, key: value}
+        return value
 
     def length(self):
         if self.target == "seccomp":
@@ -94,11 +118,12 @@ class _Env:
 
     def load_abs(self, k: int, nbytes: int):
         if self.target == "seccomp":
-            return top(), ()
+            return self._load(("seccomp", k), top), ()
         offset = k if self.target == "pcap" else isa.signed32(k)
         if offset < 0:
             return full_width(nbytes), _UNMODELLED
-        return full_width(nbytes), ((ShortPacket(offset + nbytes, offset + nbytes), RULE_OUT_OF_BOUNDS),)
+        value = self._load(("packet", offset, nbytes), lambda: full_width(nbytes))
+        return value, ((ShortPacket(offset + nbytes, offset + nbytes), RULE_OUT_OF_BOUNDS),)
 
     def load_ind(self, x, k: int, nbytes: int):
         if isinstance(x, int):
@@ -114,7 +139,7 @@ class _Env:
 
     def field(self, name: str):
         lo, hi = FIELD_RANGES[name]
-        return Span(lo, hi)
+        return self._load(("field", name), lambda: Span(lo, hi))
 
     def has_device(self):
         return UNSURE
@@ -139,12 +164,14 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
         facts.reachable.add(pc)
         facts.states[pc] = state
         env.known_length = state.length
+        env.loaded = state.loaded
         effect = table[insn[0]](insn, state.a, state.x, state.mem, RANGES, env)
+        state = State(state.a, state.x, state.mem, state.length, env.loaded)
         live = _after_guards(pc, effect.guards, state, facts)
         if live is None:
             continue
         a, x, mem = effect.applied(live.a, live.x, live.mem)
-        live = State(a, x, mem, live.length)
+        live = State(a, x, mem, live.length, live.loaded)
         flow = effect.flow
 
         def go(target_pc: int, state: State) -> None:
@@ -186,7 +213,7 @@ def _after_guards(pc: int, guards, state: State, facts: Facts) -> Optional[State
                 facts.returns.append(value)
             if truth is True:
                 return None
-            state = State(state.a, state.x, state.mem, max(state.length, cond.lo_end))
+            state = State(state.a, state.x, state.mem, max(state.length, cond.lo_end), state.loaded)
             continue
         truth = cond if isinstance(cond, bool) else cond.truth()
         (facts.never if truth is False else facts.guards).add((pc, rule))
@@ -229,10 +256,14 @@ def _join(states: List[State]) -> State:
     first = states[0]
     if len(states) == 1:
         return first
-    a, x, length = first.a, first.x, first.length
+    a, x, length, loaded = first.a, first.x, first.length, first.loaded
     mem = list(first.mem)
     for s in states[1:]:
         a, x = join(a, s.a), join(x, s.x)
         mem = [join(m, n) for m, n in zip(mem, s.mem)]
         length = min(length, s.length)
-    return State(a, x, tuple(mem), length)
+        if loaded is not s.loaded:
+            other = s.loaded
+            loaded = {key: v if v is other[key] else join(v, other[key])
+                      for key, v in loaded.items() if key in other}
+    return State(a, x, tuple(mem), length, loaded)

@@ -263,6 +263,33 @@ def test_an_indexed_load_is_bounded_by_the_largest_index():
     assert (2, RULE_OUT_OF_BOUNDS) in interpret(program, "socket").never
 
 
+def test_loading_the_same_place_again_gives_the_same_narrowed_value():
+    from bpfcheck.symbolic.abstract import interpret
+    ip_then_ip6 = [
+        (0x28, 0, 0, 12),          # ldh [12]
+        (0x15, 0, 3, 0x800),       # jeq #0x800, +0, +3
+        (0x28, 0, 0, 12),          # ldh [12] again: 0x800 on this path
+        (0x15, 0, 1, 0x86DD),      # jeq #0x86dd: never taken here
+        (0x06, 0, 0, 1),           # dead
+        (0x06, 0, 0, 2),
+        (0x06, 0, 0, 0),
+    ]
+    facts = interpret(ip_then_ip6, "pcap")
+    assert facts.edges[3] == (False, True) and 4 not in facts.reachable
+    same_byte = [(0x30, 0, 0, 0), (0x07, 0, 0, 0), (0x30, 0, 0, 0),      # ldb [0]; tax; ldb [0]
+                 (0x2D, 0, 1, 0), (0x06, 0, 0, 1), (0x06, 0, 0, 2)]       # jgt x: never
+    assert 4 not in interpret(same_byte, "socket").reachable
+    syscall_twice = [(0x20, 0, 0, 0), (0x15, 0, 3, 59),                  # ld [0] (nr); jeq #59
+                     (0x20, 0, 0, 0), (0x15, 1, 0, 59),                  # ld [0]; jeq #59: always
+                     (0x06, 0, 0, 0),                                     # dead
+                     (0x06, 0, 0, 0x7FFF0000), (0x06, 0, 0, 0)]
+    assert 4 not in interpret(syscall_twice, "seccomp").reachable
+    protocol_twice = [(0x20, 0, 0, 0xFFFFF000), (0x25, 0, 3, 10),        # ld proto; jgt #10
+                      (0x20, 0, 0, 0xFFFFF000), (0x35, 1, 0, 11),        # ld proto; jge #11: always
+                      (0x06, 0, 0, 0), (0x06, 0, 0, 1), (0x06, 0, 0, 2)]
+    assert 4 not in interpret(protocol_twice, "socket").reachable
+
+
 def test_programs_with_loops_are_not_interpreted():
     loop = [(0x30, 0, 0, 0), (0x15, 0, 1, 1), (0x05, 0, 0, 0xFFFFFFFD), (0x06, 0, 0, 0)]
     assert interpret(loop, "pcap") is None

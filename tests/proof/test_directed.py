@@ -42,20 +42,20 @@ def test_flips_reach_a_branch_on_a_computed_value():
 
 
 #: where _dead_region's dead instructions start
-DEAD_FROM = 4
+DEAD_FROM = 6
 
 
 def _dead_region(n):
-    """ldb [0]; tax; ldb [0]; jgt x (never: the same byte twice) -> n
-    instructions of loads and arithmetic, else ret #0.  Only the solver
-    sees it is dead: the abstract run knows two bytes, not that they are
-    one."""
+    """ldb [0]; st M[0]; add #1; tax; ld M[0]; jgt x (never: a byte is not
+    above itself plus one) -> n instructions of loads and arithmetic, else
+    ret #0.  Only the solver sees it is dead: the abstract run knows the
+    ranges of A and X, not how they are related."""
     body = []
     rng = random.Random(n)
     for i in range(n):
         body.append(rng.choice([(0x30, 0, 0, i % 40), (0x04, 0, 0, i), (0x50, 0, 0, 3), (0x07, 0, 0, 0)]))
-    return Program([(0x30, 0, 0, 0), (0x07, 0, 0, 0), (0x30, 0, 0, 0), (0x2D, 0, len(body) + 1, 0)] + body +
-                   [(0x16, 0, 0, 0), (0x06, 0, 0, 0)])
+    return Program([(0x30, 0, 0, 0), (0x02, 0, 0, 0), (0x04, 0, 0, 1), (0x07, 0, 0, 0), (0x60, 0, 0, 0),
+                    (0x2D, 0, len(body) + 1, 0)] + body + [(0x16, 0, 0, 0), (0x06, 0, 0, 0)])
 
 
 def test_a_long_dead_region_is_dead_and_fires_nothing():
