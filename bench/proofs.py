@@ -336,7 +336,7 @@ def main(argv=None):
         bench_budgeted(HARD_SEEDS)
     else:
         print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it and other "
-              "seeds; it is known to MISS the target: about 18 s, down from ~4 min; other seeds take "
+              "seeds; it is known to MISS the target: about 20 s, down from ~4 min; other seeds take "
               "from 0.5 s to minutes, and with --budget 10 return in 10 s with what is open named)")
     n = 300 if args.quick else 2000
     chain = bench_big(f"{n:,}-diamond chain (2^{n} paths)", diamond_chain(n), "pcap", repeat,
