@@ -163,9 +163,12 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
         state = _join(states)
         facts.reachable.add(pc)
         facts.states[pc] = state
+        handler = table.get(insn[0])
+        if handler is None:
+            continue           # libpcap aborts here: no run goes on (the encoder says so)
         env.known_length = state.length
         env.loaded = state.loaded
-        effect = table[insn[0]](insn, state.a, state.x, state.mem, RANGES, env)
+        effect = handler(insn, state.a, state.x, state.mem, RANGES, env)
         state = State(state.a, state.x, state.mem, state.length, env.loaded)
         live = _after_guards(pc, effect.guards, state, facts)
         if live is None:

@@ -26,6 +26,7 @@ import z3
 
 from .. import isa
 from ..domains.z3dom import Z3, and_all, bv, or_all
+from ..errors import ExecutionError
 from ..program import Program
 from ..semantics import RULE_OUT_OF_BOUNDS, TABLES
 from ..validate import validate
@@ -138,7 +139,8 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         insn = program[pc]
         handler = table.get(insn[0])
         if handler is None:   # libpcap would abort(): no verdict exists
-            raise ValueError(f"instruction {pc}: opcode {insn[0]:#06x} makes libpcap abort")
+            raise ExecutionError(f"libpcap's bpf_filter aborts the process on opcode {insn[0]:#06x}: "
+                                 f"no verdict to reason about", pc)
         effect = handler(insn, a, x, mem, Z3, env)
         live = reach
         end = ends[pc]

@@ -293,3 +293,15 @@ def test_loading_the_same_place_again_gives_the_same_narrowed_value():
 def test_programs_with_loops_are_not_interpreted():
     loop = [(0x30, 0, 0, 0), (0x15, 0, 1, 1), (0x05, 0, 0, 0xFFFFFFFD), (0x06, 0, 0, 0)]
     assert interpret(loop, "pcap") is None
+
+
+def test_an_opcode_libpcap_aborts_on_ends_the_abstract_run_and_is_one_clean_error(tmp_path, capsys):
+    from bpfcheck.cli import main
+    program = [(0x30, 0, 0, 0), (0x15, 0, 1, 7), (0x08, 0, 0, 0), (0x06, 0, 0, 1)]   # 0x08: abort()
+    facts = interpret(program, "pcap")
+    assert 2 in facts.reachable and 3 in facts.reachable and 2 not in facts.edges
+    path = tmp_path / "abort.c"
+    path.write_text("{ 0x30, 0, 0, 0 },\n{ 0x15, 0, 1, 7 },\n{ 0x08, 0, 0, 0 },\n{ 0x06, 0, 0, 1 },\n")
+    assert main(["analyze", str(path), "--target", "pcap"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "instruction 2" in err[0] and "abort" in err[0]
