@@ -168,8 +168,9 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     settled.report("reachability", 0, len(program))
 
     # Reachability: plain inputs and their mutations first, then branch
-    # flips along their runs, then questions over the whole program, the
-    # deepest instructions first (each model settles many instructions).
+    # flips along their runs, then questions over the whole program from
+    # the entry onwards (the frontier's questions are the cheap ones, and
+    # the run each answer gives is flipped further).
     settled.seed({("reach", pc): enc.reach[pc] for pc in range(len(program))})
     session.share(REACH_SHARE)
     reach = {("reach", pc): enc.reach[pc] for pc in range(len(program))}
@@ -226,7 +227,7 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
         verdicts = VerdictSet(verdicts.ranges, False, "; ".join(enc.approximations) +
                               " (the set may include values no packet produces)",
                               _membership(session, _as_term(enc.verdict), session.within_unrolling(True)))
-    session.budget = None       # the budget was the analysis's: witness() asks afresh
+    session.lift_budget()       # the budget was the analysis's: witness() asks afresh
     return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
 
 

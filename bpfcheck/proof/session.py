@@ -16,7 +16,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import z3
 
 from ..context import Context
-from ..domains.z3dom import make_incremental_solver, make_solver
+from ..domains.z3dom import limit_params, make_incremental_solver, make_solver
 from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
@@ -78,6 +78,14 @@ class Session:
         cannot starve the next); no effect without a budget."""
         self._share = fraction
 
+    def lift_budget(self) -> None:
+        """No budget from now on (the analysis it was for is over): later
+        questions, like :meth:`Analysis.witness`, get the usual limits."""
+        self.budget = None
+        self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(self.timeout)})   # 0xFFFFFFFF: none
+        if self._incremental is not None:
+            self._incremental.set(**limit_params(self._patience()))
+
     def remaining(self) -> Optional[float]:
         """Seconds left of the budget, or of the current share of it (None:
         no budget)."""
@@ -112,7 +120,8 @@ class Session:
             solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
 
     def _unknown_reason(self, solver: z3.Solver) -> str:
-        if self.remaining() is not None and self.remaining() <= 0.001:
+        left = self.remaining()
+        if left is not None and left <= 0.001:
             return self.budget_reason()
         return _explain_unknown(solver.reason_unknown(), self.timeout)
 

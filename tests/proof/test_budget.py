@@ -63,3 +63,13 @@ def test_the_command_line_reports_a_spent_budget_as_unknown(tmp_path, capsys):
     assert out["status"] == "unknown" and out["verdicts"]["exact"] is False
     assert any("budget" in u["reason"] for u in out["unknown"])
     assert main(["analyze", str(path), "--budget", "0"]) == 2          # not a positive number
+
+
+def test_after_a_spent_budget_the_analysis_can_still_show_a_witness():
+    program = live_random_program(2048, 2)
+    result = analyze(program, "socket", budget=1.0)
+    reached = next(pc for pc in range(len(program)) if pc not in result.dead
+                   and pc not in {p for p, _ in result.unknown} and pc > 0)
+    witness = result.witness(reached)           # asked with the usual limits, not the spent budget
+    assert witness is not None
+    assert reached in Machine(program, "socket").trace(witness.packet, witness.context).path
