@@ -7,6 +7,7 @@ import os
 
 from ..errors import UsageError
 from . import common
+from .proving import interruptible
 
 CONTEXT_HELP = ("the metadata packets run with on the socket target: 'capture' as `bpfcheck run "
                 "--pcap` derives it from each frame (default), or 'afunix' (an AF_UNIX datagram's, "
@@ -27,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 when edge coverage is below PCT")
     common.add_timeout_argument(p, help="seconds per solver question")
     common.add_json_argument(p)
-    p.set_defaults(handler=cmd_cover)
+    p.set_defaults(handler=interruptible(cmd_cover))
 
     p = sub.add_parser("gen", help="inputs that cover every reachable edge (a ready-made corpus)",
                        description="Ask the solver for a small set of inputs that together take every "
@@ -43,7 +44,7 @@ def register(sub) -> None:
     p.add_argument("--context", choices=("capture", "afunix"), default="capture", help=CONTEXT_HELP)
     common.add_timeout_argument(p, help="seconds per solver question")
     common.add_json_argument(p)
-    p.set_defaults(handler=cmd_gen)
+    p.set_defaults(handler=interruptible(cmd_gen))
 
 
 def _linktype(args) -> int:

@@ -6,6 +6,15 @@ import sys
 
 from ..errors import UsageError
 from . import common
+from .interrupt import solver_interruptible
+
+
+def interruptible(handler):
+    """``handler`` with Ctrl-C stopping a solver question at once (see :mod:`.interrupt`)."""
+    def run(args) -> int:
+        with solver_interruptible():
+            return handler(args)
+    return run
 
 EXIT_FOR = {"proved": 0, "refuted": 1, "unknown": 3}
 
@@ -22,7 +31,7 @@ def register(sub) -> None:
                    help="seconds for the whole analysis (default: no limit); what is not settled "
                    "by then is reported unknown (exit 3), the verdicts as bounds")
     common.add_json_argument(p)
-    p.set_defaults(handler=cmd_analyze)
+    p.set_defaults(handler=interruptible(cmd_analyze))
 
     p = sub.add_parser("prove", help="prove or refute properties",
                        description="Prove properties (the property language of INTERFACE.md) for "
@@ -38,7 +47,7 @@ def register(sub) -> None:
     p.add_argument("--witness", metavar="OUT.pcap", help="write refuting packets to a pcap file")
     _add_solver_arguments(p)
     common.add_json_argument(p)
-    p.set_defaults(handler=cmd_prove)
+    p.set_defaults(handler=interruptible(cmd_prove))
 
     p = sub.add_parser("equiv", help="equivalence of two programs",
                        description="Prove that two programs return the same verdict on every input "
@@ -56,7 +65,7 @@ def register(sub) -> None:
     common.add_target_argument(p)
     _add_solver_arguments(p)
     common.add_json_argument(p)
-    p.set_defaults(handler=cmd_equiv)
+    p.set_defaults(handler=interruptible(cmd_equiv))
 
 
 def _add_solver_arguments(p) -> None:
