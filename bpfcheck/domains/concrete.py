@@ -93,6 +93,17 @@ class ConcreteDomain:
 
 CONCRETE = ConcreteDomain()
 
+
+def folding(concrete_op, otherwise):
+    """A domain's binary operation: ``concrete_op`` when both operands are
+    known integers (so constants fold, in every domain), else
+    ``otherwise(a, b)``."""
+    def op(a, b):
+        if isinstance(a, int) and isinstance(b, int):
+            return concrete_op(a, b)
+        return otherwise(a, b)
+    return staticmethod(op)
+
 _NET_OFF = isa.signed32(isa.SKF_NET_OFF)
 _LL_OFF = isa.signed32(isa.SKF_LL_OFF)
 _NOT_LOADED = 0   # the value of a failed load; never observed (a guard ends the run)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from .concrete import CONCRETE
+from .concrete import CONCRETE, folding
 
 U32 = 0xFFFFFFFF
 
@@ -126,11 +126,7 @@ def _from_tnum(bits: int, unknown: int) -> Span:
 
 
 def _binary(concrete, abstract):
-    def op(a, b):
-        if isinstance(a, int) and isinstance(b, int):
-            return concrete(a, b)
-        return settle(abstract(span(a), span(b)))
-    return staticmethod(op)
+    return folding(concrete, lambda a, b: settle(abstract(span(a), span(b))))
 
 
 def _add(a: Span, b: Span) -> Span:
@@ -345,11 +341,7 @@ UNSURE = Unsure()
 
 
 def _test(op: str, concrete):
-    def compare(a, b):
-        if isinstance(a, int) and isinstance(b, int):
-            return concrete(a, b)
-        return Comparison(op, a, b)
-    return staticmethod(compare)
+    return folding(concrete, lambda a, b: Comparison(op, a, b))
 
 
 class RangeDomain:

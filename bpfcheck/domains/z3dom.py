@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import z3
 
-from .concrete import CONCRETE
+from .concrete import CONCRETE, folding
 
 U32 = 0xFFFFFFFF
 
@@ -34,11 +34,7 @@ def is_known(v) -> bool:
 
 
 def _lift(concrete_op, symbolic_op):
-    def op(a, b):
-        if isinstance(a, int) and isinstance(b, int):
-            return concrete_op(a, b)
-        return symbolic_op(bv(a), bv(b))
-    return staticmethod(op)
+    return folding(concrete_op, lambda a, b: symbolic_op(bv(a), bv(b)))
 
 
 def _shl(a, b):

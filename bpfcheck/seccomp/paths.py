@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import z3
 
 from .. import isa
-from ..domains.concrete import CONCRETE
+from ..domains.concrete import CONCRETE, folding
 from ..program import Program
 from ..semantics import TABLES
 from ..validate import validate
@@ -125,15 +125,13 @@ def _words(t: Term) -> set:
 
 # --- the domain -----------------------------------------------------------------------
 def _fold(op, concrete, simplify=None):
-    def apply(a, b):
-        if isinstance(a, int) and isinstance(b, int):
-            return concrete(a, b)
+    def build(a, b):
         if simplify is not None:
             s = simplify(a, b)
             if s is not None:
                 return s
         return Bin(op, a, b)
-    return staticmethod(apply)
+    return folding(concrete, build)
 
 
 def _and_simplify(a, b):
@@ -160,11 +158,7 @@ def _shift_simplify(a, b):
 
 
 def _cmp(op, concrete):
-    def apply(a, b):
-        if isinstance(a, int) and isinstance(b, int):
-            return concrete(a, b)
-        return Cmp(op, a, b)
-    return staticmethod(apply)
+    return folding(concrete, lambda a, b: Cmp(op, a, b))
 
 
 class TreeDomain:
