@@ -4,7 +4,9 @@ The semantics table runs over :mod:`bpfcheck.domains.ranges` (unsigned
 ranges and known bits) once, in pc order, joining the machine states
 where paths meet.  Along the way it tracks the shortest packet every path
 has shown by its loads, and narrows registers on each side of a jump
-(``jgt #200`` leaves 201..255 on the taken side of a byte).  What comes
+(``jgt #200`` leaves 201..255 on the taken side of a byte) — and every
+later load of the same place, since the input does not change during a
+run (after ``ldh [12]; jeq #0x800``, another ``ldh [12]`` is 0x800).  What comes
 out is an over-approximation — every concrete run stays inside it — so
 whatever it calls impossible is impossible:
 
