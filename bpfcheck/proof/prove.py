@@ -174,7 +174,7 @@ def subsumes(a: Sequence, b: Sequence, target: str = "socket", timeout: Optional
 #: question over their formulas can take many
 CONCRETE_FIRST = 1024
 #: seconds of exploration per program for that
-EXPLORE_BUDGET = 0.2
+EXPLORE_BUDGET = 0.1
 
 
 def _concrete_counterexample(session: Session, replay):
@@ -190,7 +190,7 @@ def _concrete_counterexample(session: Session, replay):
             break
         everywhere = set(range(len(machine.program)))
         found = _first_passing(replay, explore(machine, seeds, everywhere, budget=EXPLORE_BUDGET,
-                                               stall=0.1).values())
+                                               stall=0.05).values())
     return found
 
 
