@@ -7,7 +7,7 @@ import os
 
 from ..errors import UsageError
 from . import common
-from .proving import interruptible
+from .interrupt import interruptible
 
 CONTEXT_HELP = ("the metadata packets run with on the socket target: 'capture' as `bpfcheck run "
                 "--pcap` derives it from each frame (default), or 'afunix' (an AF_UNIX datagram's, "

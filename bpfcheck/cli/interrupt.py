@@ -18,6 +18,14 @@ import signal
 import threading
 
 
+def interruptible(handler):
+    """A command's ``handler`` with Ctrl-C stopping a solver question at once."""
+    def run(args) -> int:
+        with solver_interruptible():
+            return handler(args)
+    return run
+
+
 @contextlib.contextmanager
 def solver_interruptible():
     """Within this block a SIGINT also cancels the solver question running."""

@@ -6,15 +6,7 @@ import sys
 
 from ..errors import UsageError
 from . import common
-from .interrupt import solver_interruptible
-
-
-def interruptible(handler):
-    """``handler`` with Ctrl-C stopping a solver question at once (see :mod:`.interrupt`)."""
-    def run(args) -> int:
-        with solver_interruptible():
-            return handler(args)
-    return run
+from .interrupt import interruptible
 
 EXIT_FOR = {"proved": 0, "refuted": 1, "unknown": 3}
 

@@ -333,9 +333,6 @@ class Unsure:
     def inverted(self):
         return self
 
-    def narrowed(self):
-        return None
-
 
 UNSURE = Unsure()
 

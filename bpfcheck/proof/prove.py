@@ -124,9 +124,7 @@ def prove(program: Sequence, prop: str, target: str = "socket", timeout: Optiona
     def replay(value, ctx):
         return not _holds_concretely(tree, session, value, ctx, linktype)
 
-    size = sum(len(m.program) for m in session.machines.values())
-    hint = _concrete_counterexample(session, replay) if size >= CONCRETE_FIRST else None
-    status, value, ctx, note = session.find(z3.Not(claim), replay, hint)
+    status, value, ctx, note = session.find(z3.Not(claim), replay, _concrete_counterexample(session, replay))
     text = prop if isinstance(prop, str) else None
     if status == SAT:
         return Outcome(REFUTED, session.make_witness(value, ctx), None, session.elapsed, text)
@@ -178,9 +176,12 @@ EXPLORE_BUDGET = 0.1
 
 
 def _concrete_counterexample(session: Session, replay):
-    """An input on which ``replay`` (the claim fails) holds, among plain
-    inputs and those exploring each program reaches; None when none does
-    (then only the solver can say)."""
+    """For programs of :data:`CONCRETE_FIRST` instructions or more: an
+    input on which ``replay`` (the claim fails) holds, among plain inputs
+    and those exploring each program reaches; None when none does (then
+    only the solver can say), or when the programs are small."""
+    if sum(len(m.program) for m in session.machines.values()) < CONCRETE_FIRST:
+        return None        # the solver answers small programs faster than running them
     if session.target == "seccomp" or session.inputs.fixed:
         return None        # pinned inputs: only the solver's respect them
     seeds = [(bytes(n), Context()) for n in (64, 1514)]
@@ -228,8 +229,7 @@ def _compare(a, b, target, timeout, fixed, subsumption: bool) -> Outcome:
 
         def replay(value, ctx):
             return session.run("a", value, ctx).verdict != session.run("b", value, ctx).verdict
-    hint = _concrete_counterexample(session, replay) if len(a) + len(b) >= CONCRETE_FIRST else None
-    status, value, ctx, note = session.find(goal, replay, hint)
+    status, value, ctx, note = session.find(goal, replay, _concrete_counterexample(session, replay))
     if status == SAT:
         return Outcome(REFUTED, session.make_witness(value, ctx), None, session.elapsed)
     if status == UNSAT:

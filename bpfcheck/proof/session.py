@@ -111,13 +111,14 @@ class Session:
         return seconds if left is None else min(seconds, left)
 
     def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
-        """Give ``solver`` the time of one question: ``patience`` (None: no
-        limit), cut to what is left of the budget."""
+        """Under a budget, give ``solver`` the time of one question:
+        ``patience`` (None: no limit), cut to what is left of the budget.
+        Without one, the limits the solver was made with stand."""
         left = self.remaining()
-        if left is not None:
-            patience = left if patience is None else min(patience, left)
-        if patience is not None:
-            solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
+        if left is None:
+            return
+        patience = left if patience is None else min(patience, left)
+        solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
 
     def _unknown_reason(self, solver: z3.Solver) -> str:
         left = self.remaining()
@@ -137,8 +138,7 @@ class Session:
             try:
                 if goal is not True:
                     self.solver.add(goal)
-                if self.budget is not None:
-                    self._limit(self.solver, self.timeout)
+                self._limit(self.solver, self.timeout)
                 result = self.solver.check()
                 if result == z3.sat:
                     return SAT, self.solver.model()
@@ -167,8 +167,7 @@ class Session:
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
             with out_of_memory_is_unknown(self):
                 solver = self._incremental_solver()
-                if self.budget is not None:
-                    self._limit(solver, self._patience())
+                self._limit(solver, self._patience())
                 literal = z3.Bool(f"question_{next(self._questions)}")
                 solver.add(z3.Implies(literal, goal) if goal is not True else literal)
                 result = solver.check(literal, *extra)
@@ -215,8 +214,7 @@ class Session:
         if hint is not None and self.target != "seccomp" and safe_replay(*hint):
             if self.out_of_budget():
                 return SAT, hint[0], hint[1], "not minimised: " + self.budget_reason()
-            if self.budget is not None:
-                self._limit(minimiser, self._patience() if incremental else self.timeout)
+            self._limit(minimiser, self._patience() if incremental else self.timeout)
             minimiser.push()
             try:
                 if goal is not True:

@@ -190,7 +190,7 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
                 go(pc + 1 + flow[1], live)
             elif flow[0] == "jump":
                 _, cond, jt, jf = flow
-                taken, not_taken = _assuming(cond, live), _assuming(_negation(cond), live)
+                taken, not_taken = _assuming(cond, live), _assuming(RANGES.not_(cond), live)
                 facts.edges[pc] = (taken is not None, not_taken is not None)
                 if taken is not None:
                     go(pc + 1 + jt, taken)
@@ -227,15 +227,11 @@ def _after_guards(pc: int, guards, state: State, facts: Facts) -> Optional[State
         if truth is True:
             return None
         if truth is None:
-            survived = _assuming(_negation(cond), state)
+            survived = _assuming(RANGES.not_(cond), state)
             if survived is None:
                 return None
             state = survived
     return state
-
-
-def _negation(cond):
-    return (not cond) if isinstance(cond, bool) else cond.inverted()
 
 
 def _assuming(cond, state: State) -> Optional[State]:
@@ -251,7 +247,6 @@ def _assuming(cond, state: State) -> Optional[State]:
         return None
     new_a, new_b = narrowed
     if cond.a is cond.b:
-
         both = meet(new_a, new_b)
         return None if both is None else state.replaced(cond.a, both)
     return state.replaced(cond.a, new_a).replaced(cond.b, new_b)

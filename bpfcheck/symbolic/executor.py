@@ -30,6 +30,7 @@ from ..errors import ExecutionError
 from ..program import Program
 from ..semantics import RULE_OUT_OF_BOUNDS, TABLES
 from ..validate import validate
+from .abstract import interpret
 from .inputs import SymbolicInputs
 
 RULE_LOOP_BOUND = "backward jumps beyond the unrolling bound"
@@ -75,7 +76,6 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     so the formula means the same, and is smaller."""
     program = Program(program)
     validate(program, target)
-    from .abstract import interpret
     facts = interpret(program, target)
     table = TABLES[target]
     env = inputs.env(target)
