@@ -125,13 +125,14 @@ def set_max_memory(megabytes) -> None:
     _MAX_MEMORY[0] = megabytes
 
 
-#: milliseconds z3's incremental core gets on a question before the solver
-#: falls back to its non-incremental pipeline (simplification, variable
-#: elimination, bit-blasting to SAT), which re-reads every assertion but is
-#: far faster on large formulas: on a chain of 2,000 diamonds the
-#: incremental core alone needs over a minute, the pipeline a second or two.
-#: Small follow-up questions stay cheap: they finish within this patience.
-INCREMENTAL_PATIENCE_MS = 400
+#: What a non-incremental question goes through: z3's simplifier, value
+#: propagation and variable elimination (the formula's definitions
+#: collapse into the few terms the goal depends on), then its SMT core.
+#: ``SolverFor("QF_ABV")`` would pick z3's own strategy for the logic
+#: ("qfaufbv"), which on big programs is far slower: on a 4,096-instruction
+#: random program, questions this answers in 0.1 s it could not answer in
+#: 15 s, and no question measured was slower here (bench/proofs.py --hard).
+PIPELINE = ("simplify", "propagate-values", "solve-eqs", "simplify", "elim-uncnstr", "simplify", "smt")
 
 
 def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:
@@ -139,13 +140,11 @@ def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:
 
     ``timeout`` in seconds and ``max_memory`` in MB (default: the cap of
     :func:`set_max_memory`) make a query that needs more answer unknown.
-    Questions asked after ``push`` go to z3's incremental core first and to
-    the full non-incremental pipeline when that core takes longer than
-    :data:`INCREMENTAL_PATIENCE_MS` (both answer exactly; only the time
-    differs)."""
-    solver = z3.SolverFor("QF_ABV")
+    Each ``check`` runs :data:`PIPELINE` over every assertion afresh (after
+    ``push`` too): for many questions over one formula, see
+    :func:`make_incremental_solver`."""
+    solver = z3.Then(*PIPELINE).solver()
     params = limit_params(timeout, max_memory)
-    params["combined_solver.solver2_timeout"] = INCREMENTAL_PATIENCE_MS
     if rlimit is not None:
         params["rlimit"] = int(rlimit)
     solver.set(**params)
@@ -162,8 +161,9 @@ def make_incremental_solver(timeout=None, max_memory=None) -> z3.Solver:
     few are answered an impossible goal costs milliseconds, where the
     pipeline re-reads the whole formula each time (a second or more on a
     4,096-instruction program).  On some formulas the core alone is far
-    slower (see :data:`INCREMENTAL_PATIENCE_MS`): callers give it a time
-    limit and ask again elsewhere when it runs out."""
+    slower (on a chain of 2,000 diamonds it needs over a minute, the
+    pipeline a second or two): callers give it a time limit and ask again
+    elsewhere when it runs out."""
     solver = z3.SolverFor("QF_ABV")
     params = limit_params(timeout, max_memory)
     params["combined_solver.solver2_timeout"] = 0xFFFFFFFF

@@ -24,6 +24,7 @@ from ..errors import ExecutionError
 from .explore import explore, fire_loads_out_of_bounds
 from .flips import flip_towards
 from .outcome import Finding, Witness
+from .witness import PREFERRED_MAX
 from .paths import fire_on_known_paths
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
 
@@ -334,7 +335,7 @@ class _Settler:
             if self.progress is not None:
                 self.report(self.phase, sum(1 for key in conds if key in self.results), len(conds))
             goal = z3.Or(*batch.values()) if len(batch) > 1 else next(iter(batch.values()))
-            status, model = self._check(goal)
+            status, model, found = self._check(goal, batch)
             self.unanswered = self.unanswered + 1 if status == UNKNOWN else 0
             if status == UNSAT:
                 self._settle(open_, batch, UNSAT)
@@ -353,7 +354,7 @@ class _Settler:
                 self._settle(open_, batch, UNKNOWN, reason)
             else:
                 size = 1
-                value, ctx = self.session.concrete(model)
+                value, ctx = found if found is not None else self.session.concrete(model)
                 seen = self._observe_input(value, ctx, open_) & set(open_)
                 if not seen & set(batch):   # not replayable (an over-approximated extension)
                     seen |= {k for k, c in batch.items() if _true_in(model, c)}
@@ -374,20 +375,27 @@ class _Settler:
         if self.progress is not None:
             self.progress(phase, done, total)
 
-    def _check(self, goal):
-        """An answer for ``goal``, preferring inputs small enough to replay
-        (a packet the solver leaves unbounded could be gigabytes long).
-        The unbounded question comes first: it alone is exact when the
-        answer is no (most questions, on a program with dead code).  The
-        questions share one incremental solver (see
+    def _check(self, goal, batch):
+        """An answer for ``goal`` (one of ``batch``'s conditions holds):
+        ``(status, model, input)``, preferring inputs small enough to
+        replay (a packet the solver leaves unbounded could be gigabytes
+        long).  ``input``, when not None, is a replayed input doing what
+        the model does.  The unbounded question comes first: it alone is
+        exact when the answer is no (most questions, on a program with
+        dead code).  The questions share one incremental solver (see
         :meth:`Session.check_incrementally`): a program's many reach and
         guard questions differ only in their goal."""
         status, model = self.session.check_incrementally(goal)
         small = self.session.small_input()
         if status != SAT or small is None or _true_in(model, small):
-            return status, model
+            return status, model, None
+        # The same input with its packet cut to a replayable length usually
+        # still does it (the program reads far less): a run, not a question.
+        value, ctx = self.session.concrete(model, cut=PREFERRED_MAX)
+        if value is not None and (self._record_run(value, ctx) or set()) & set(batch):
+            return status, model, (value, ctx)
         status_small, model_small = self.session.check_incrementally(goal, small)
-        return (status_small, model_small) if status_small == SAT else (status, model)
+        return (status_small, model_small, None) if status_small == SAT else (status, model, None)
 
     def seed(self, conds: Dict[object, object]) -> None:
         """Settle what plain inputs (all-zero packets, default metadata) and

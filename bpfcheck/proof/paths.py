@@ -21,7 +21,7 @@ import z3
 
 from .. import isa
 from ..context import Context
-from ..domains.z3dom import Z3, make_solver
+from ..domains.z3dom import Z3, make_incremental_solver
 from ..errors import ExecutionError
 from ..semantics import TABLES
 from .explore import known_input
@@ -95,8 +95,9 @@ def shadow_run(session, role: str, value, ctx: Optional[Context], stop_pcs: Iter
 def path_solver(session, timeout: float) -> z3.Solver:
     """A fresh solver for questions along one run: the inputs' own
     constraints and the bound that keeps packets replayable, nothing of
-    the program's formula."""
-    solver = make_solver(timeout=timeout)
+    the program's formula.  Its questions are asked under assumptions, a
+    path condition growing between them: the incremental core's work."""
+    solver = make_incremental_solver(timeout=timeout)
     solver.add(*session.inputs.constraints)
     solver.add(session.small_input())
     return solver

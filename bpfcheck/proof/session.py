@@ -35,6 +35,13 @@ SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 INCREMENTAL_PATIENCE = 2.0
 INCREMENTAL_MISSES = 2
 INCREMENTAL_MISS_RATIO = 8
+#: once the main solver has answered questions the incremental one gave up
+#: on, the incremental one waits at most PATIENCE_FACTOR times as long as
+#: those answers took (but at least MIN_PATIENCE): on a formula where the
+#: main solver needs 0.2 s, two seconds of patience would be wasted on
+#: every question the incremental core cannot settle quickly
+PATIENCE_FACTOR = 2.0
+MIN_PATIENCE = 0.2
 
 
 class Session:
@@ -61,6 +68,9 @@ class Session:
         self._questions = itertools.count()
         self._incremental_misses = 0
         self._incremental_answers = 0
+        #: seconds the main solver took on questions the incremental one
+        #: missed, averaged (None: none yet)
+        self._fallback_seconds: Optional[float] = None
 
     def add_program(self, role: str, program: Sequence, target: Optional[str] = None) -> Encoding:
         target = target or self.target
@@ -167,7 +177,10 @@ class Session:
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
             with out_of_memory_is_unknown(self):
                 solver = self._incremental_solver()
-                self._limit(solver, self._patience())
+                patience = self._patience()
+                left = self.remaining()
+                patience = patience if left is None else min(patience, left)
+                solver.set(timeout=max(1, int(patience * 1000)))
                 literal = z3.Bool(f"question_{next(self._questions)}")
                 solver.add(z3.Implies(literal, goal) if goal is not True else literal)
                 result = solver.check(literal, *extra)
@@ -179,10 +192,20 @@ class Session:
                 if self.out_of_budget():
                     return UNKNOWN, None
                 self._incremental_misses += 1
+                started = time.monotonic()
+                answer = self.check(z3.And(goal, *extra) if extra else goal)
+                took = time.monotonic() - started
+                self._fallback_seconds = took if self._fallback_seconds is None else \
+                    (self._fallback_seconds + took) / 2
+                return answer
         return self.check(z3.And(goal, *extra) if extra else goal)
 
     def _patience(self) -> float:
-        return INCREMENTAL_PATIENCE if self.timeout is None else min(self.timeout, INCREMENTAL_PATIENCE)
+        """Seconds the incremental solver gets on one question."""
+        patience = INCREMENTAL_PATIENCE if self.timeout is None else min(self.timeout, INCREMENTAL_PATIENCE)
+        if self._fallback_seconds is not None:
+            patience = min(patience, max(MIN_PATIENCE, PATIENCE_FACTOR * self._fallback_seconds))
+        return patience
 
     def _incremental_solver(self) -> z3.Solver:
         assertions = self.solver.assertions()
@@ -247,12 +270,16 @@ class Session:
             return None
         return z3.ULE(self.inputs.length, witness_mod.PREFERRED_MAX)
 
-    def concrete(self, model):
+    def concrete(self, model, cut: Optional[int] = None):
         """The input a model describes, as it stands (not minimised); ``(None,
-        None)`` when it is too big to build."""
+        None)`` when it is too big to build.  With ``cut``, a packet longer
+        than that is cut to it: another input, which may or may not do
+        what the model does (replay tells)."""
         if self.target == "seccomp":
             return witness_mod.seccomp_from_model(model, self.inputs), None
         length = model.eval(self.inputs.length, model_completion=True).as_long()
+        if cut is not None:
+            length = min(length, cut)
         if length > witness_mod.MAX_WITNESS_BYTES:
             return None, None
         from ..symbolic import context_from_model

@@ -202,3 +202,63 @@ def test_a_property_of_a_big_program_is_refuted_by_running_it_first(monkeypatch)
     assert outcome.status == "refuted" and found[0] is not None
     assert Machine(program, "pcap").run(outcome.witness.packet, outcome.witness.context) == 7
     assert prove(program, "verdict <= 7", "pcap", timeout=60).status == "proved"
+
+
+def test_an_answer_with_a_huge_packet_is_cut_and_replayed_not_asked_again(monkeypatch):
+    # The solver leaves the packet length free, and often picks gigabytes.
+    # Cut to a sendable length, the same input usually still does what the
+    # model does: one run settles it, where a second question would cost
+    # as much as the first.  Here every model is at least 100,000 bytes
+    # long, so a second question ("and at most PREFERRED_MAX") would find
+    # nothing: only the cut input can come back.
+    import z3
+    from bpfcheck.proof.analysis import _Settler
+    from bpfcheck.proof.witness import PREFERRED_MAX
+    program = Program([(0x30, 0, 0, 3), (0x04, 0, 0, 5), (0x15, 0, 1, 0x4C), (0x06, 0, 0, 1),
+                       (0x06, 0, 0, 0)])        # ldb [3]; add #5; jeq #0x4c: ret #1
+    session = Session("socket", timeout=10)
+    enc = session.add_program("program", program)
+    session.solver.add(z3.UGE(session.inputs.length, 100_000))
+    asked = []
+    real = Session.check_incrementally
+    monkeypatch.setattr(Session, "check_incrementally", lambda self, *goal: asked.append(goal) or real(self, *goal))
+    status, model, found = _Settler(session)._check(enc.reach[3], {("reach", 3): enc.reach[3]})
+    assert status == "sat" and len(asked) == 1
+    packet, ctx = found
+    assert len(packet) == PREFERRED_MAX and packet[3] == 0x47
+    assert 3 in Machine(program).trace(packet, ctx).path
+
+
+def test_the_incremental_solver_waits_no_longer_than_the_main_one_needs(monkeypatch):
+    # When the incremental core gives up and the main solver answers fast,
+    # the next questions give the incremental core about as long as that
+    # took, not the full patience: a program whose questions all miss would
+    # otherwise pay the full patience on every one.
+    import z3
+    from bpfcheck.proof import session as session_module
+
+    class GivesUp:                       # an incremental core that never answers
+        def __init__(self):
+            self.timeouts = []
+
+        def set(self, timeout):
+            self.timeouts.append(timeout)
+
+        def add(self, *terms):
+            pass
+
+        def check(self, *assumptions):
+            return z3.unknown
+    core = GivesUp()
+    session = Session("pcap", timeout=10)
+    enc = session.add_program("program", _chain(300, 7))
+    monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
+    last = len(enc.program) - 1
+    assert session.check_incrementally(enc.reach[last])[0] == "sat"      # answered by the main solver
+    assert core.timeouts == [2000] and session._fallback_seconds is not None
+    expected = max(session_module.MIN_PATIENCE,
+                   min(session_module.INCREMENTAL_PATIENCE,
+                       session_module.PATIENCE_FACTOR * session._fallback_seconds))
+    assert session._patience() == expected < session_module.INCREMENTAL_PATIENCE
+    assert session.check_incrementally(z3.Not(enc.reach[last]))[0] == "sat"
+    assert core.timeouts[1] == max(1, int(expected * 1000))
