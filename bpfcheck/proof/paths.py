@@ -24,6 +24,7 @@ from ..context import Context
 from ..domains.z3dom import Z3, make_incremental_solver
 from ..errors import ExecutionError
 from ..semantics import TABLES
+from ..symbolic.executor import NAMING_STRIDE, named_state
 from .explore import known_input
 
 #: time limit of one path question (seconds)
@@ -64,6 +65,13 @@ def shadow_run(session, role: str, value, ctx: Optional[Context], stop_pcs: Iter
     seen: Dict[int, Tuple[int, tuple]] = {}     # pc -> (length of the prefix, guards)
     branches: List[Tuple[int, int]] = []
     left = [steps if steps is not None else -1]
+    replayed = [0]
+
+    def define(value, label):
+        """A variable for ``value``; its definition joins the path's conditions."""
+        var = z3.BitVec(f"path_{label}{next(_literals)}", 32)
+        prefix.append(var == value)
+        return var
 
     def observe(pc, insn, effect, a):
         if left[0] == 0:
@@ -77,6 +85,9 @@ def shadow_run(session, role: str, value, ctx: Optional[Context], stop_pcs: Iter
             if not isinstance(guard.cond, bool):
                 prefix.append(Z3.not_(guard.cond))
         state["a"], state["x"], state["mem"] = shadow.applied(state["a"], state["x"], state["mem"])
+        replayed[0] += 1
+        if replayed[0] % NAMING_STRIDE == 0:
+            state["a"], state["x"], state["mem"] = named_state(state["a"], state["x"], state["mem"], define)
         flow, concrete_flow = shadow.flow, effect.flow
         if flow is not None and flow[0] == "jump" and not isinstance(flow[1], bool):
             taken = bool(concrete_flow[1])

@@ -18,7 +18,7 @@ from bpfcheck import Context, Machine, analyze
 from bpfcheck.cli import main
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-from proofs import live_random_program  # noqa: E402
+from proofs import hash_preimage_program, live_random_program  # noqa: E402
 
 #: seconds past the budget allowed for what is not a question (encoding,
 #: a last concrete run, building the result) — generous: CI machines vary
@@ -73,3 +73,33 @@ def test_after_a_spent_budget_the_analysis_can_still_show_a_witness():
     witness = result.witness(reached)           # asked with the usual limits, not the spent budget
     assert witness is not None
     assert reached in Machine(program, "socket").trace(witness.packet, witness.context).path
+
+
+def test_questions_over_a_long_chain_of_arithmetic_keep_their_time_limit():
+    # z3's incremental core took a formula of deep terms in for minutes
+    # without looking at its time limit, both over the whole program and
+    # along one run (branch flips, single-path questions).  Rounds of
+    # multiply, xor-shift and add with no jump: no join ever names a value,
+    # so without naming (``executor.named_state``) every term nests as
+    # deep as the program.
+    import z3
+    from bpfcheck.domains.z3dom import make_incremental_solver
+    from bpfcheck.proof.paths import path_solver, shadow_run
+    from bpfcheck.proof.session import Session
+    program = hash_preimage_program(3000)
+    session = Session("socket")
+    enc = session.add_program("program", program)
+    for solver, goal in ((make_incremental_solver(timeout=0.25), enc.reach[len(program) - 2]),
+                         (path_solver(session, 0.25), None)):
+        if goal is None:     # along the run of a zero packet, then the other side of the last jump
+            prefix, _, branches = shadow_run(session, "program", bytes(8), Context())
+            index = branches[-1][0]
+            solver.add(*prefix[:index])
+            goal = z3.Not(prefix[index])
+        else:
+            solver.add(*session.solver.assertions())
+        literal = z3.Bool("asked")
+        solver.add(z3.Implies(literal, goal))
+        start = time.monotonic()
+        assert solver.check(literal) in (z3.sat, z3.unsat, z3.unknown)
+        assert time.monotonic() - start < 0.25 + SLACK
