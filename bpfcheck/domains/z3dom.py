@@ -127,12 +127,20 @@ def set_max_memory(megabytes) -> None:
 
 #: What a non-incremental question goes through: z3's simplifier, value
 #: propagation and variable elimination (the formula's definitions
-#: collapse into the few terms the goal depends on), then its SMT core.
+#: collapse into the few terms the goal depends on), then packet reads
+#: turned into plain variables and everything into bits, then its SMT core.
 #: ``SolverFor("QF_ABV")`` would pick z3's own strategy for the logic
 #: ("qfaufbv"), which on big programs is far slower: on a 4,096-instruction
 #: random program, questions this answers in 0.1 s it could not answer in
-#: 15 s, and no question measured was slower here (bench/proofs.py --hard).
-PIPELINE = ("simplify", "propagate-values", "solve-eqs", "simplify", "elim-uncnstr", "simplify", "smt")
+#: 15 s (bench/proofs.py --hard).  Variable elimination matters most
+#: (without it, analyze on a chain of 2,000 diamonds took 71 s instead of 8
+#: and left 179 questions unknown), but it puts back together terms the
+#: encoder named to keep them shallow (see executor.named_state), and z3's
+#: SMT core takes deep terms in without looking at its time limit (a
+#: 4,096-instruction hash: two minutes for a 0.25 s question).  Bits first
+#: keep it within its limit: the SMT core then meets no deep terms.
+PIPELINE = ("simplify", "propagate-values", "solve-eqs", "simplify", "elim-uncnstr", "simplify",
+            "ackermannize_bv", "simplify", "bit-blast", "simplify", "smt")
 
 
 def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:

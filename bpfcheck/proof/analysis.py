@@ -24,9 +24,9 @@ from ..errors import ExecutionError
 from .explore import explore, fire_loads_out_of_bounds
 from .flips import flip_towards
 from .outcome import Finding, Witness
-from .witness import PREFERRED_MAX
 from .paths import fire_on_known_paths
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
+from .witness import PREFERRED_MAX
 
 #: distinct verdicts enumerated one by one before switching to ranges
 ENUMERATION_LIMIT = 128
