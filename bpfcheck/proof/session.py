@@ -121,14 +121,14 @@ class Session:
         return seconds if left is None else min(seconds, left)
 
     def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
-        """Under a budget, give ``solver`` the time of one question:
-        ``patience`` (None: no limit), cut to what is left of the budget.
-        Without one, the limits the solver was made with stand."""
+        """Give ``solver`` the time of one question: ``patience`` (None: no
+        limit), cut to what is left of the budget when there is one.  With
+        neither, the limits the solver was made with stand."""
         left = self.remaining()
-        if left is None:
-            return
-        patience = left if patience is None else min(patience, left)
-        solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
+        if left is not None:
+            patience = left if patience is None else min(patience, left)
+        if patience is not None:
+            solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
 
     def _unknown_reason(self, solver: z3.Solver) -> str:
         left = self.remaining()
@@ -173,14 +173,12 @@ class Session:
             return UNSAT, None
         if self.out_of_budget():
             return UNKNOWN, None
+        missed = False
         if self._incremental_misses <= INCREMENTAL_MISSES or \
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
             with out_of_memory_is_unknown(self):
                 solver = self._incremental_solver()
-                patience = self._patience()
-                left = self.remaining()
-                patience = patience if left is None else min(patience, left)
-                solver.set(timeout=max(1, int(patience * 1000)))
+                self._limit(solver, self._patience())
                 literal = z3.Bool(f"question_{next(self._questions)}")
                 solver.add(z3.Implies(literal, goal) if goal is not True else literal)
                 result = solver.check(literal, *extra)
@@ -192,13 +190,14 @@ class Session:
                 if self.out_of_budget():
                     return UNKNOWN, None
                 self._incremental_misses += 1
-                started = time.monotonic()
-                answer = self.check(z3.And(goal, *extra) if extra else goal)
-                took = time.monotonic() - started
-                self._fallback_seconds = took if self._fallback_seconds is None else \
-                    (self._fallback_seconds + took) / 2
-                return answer
-        return self.check(z3.And(goal, *extra) if extra else goal)
+                missed = True
+        started = time.monotonic()
+        answer = self.check(z3.And(goal, *extra) if extra else goal)
+        if missed:
+            took = time.monotonic() - started
+            self._fallback_seconds = took if self._fallback_seconds is None else \
+                (self._fallback_seconds + took) / 2
+        return answer
 
     def _patience(self) -> float:
         """Seconds the incremental solver gets on one question."""
