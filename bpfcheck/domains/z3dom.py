@@ -143,15 +143,15 @@ PIPELINE = ("simplify", "propagate-values", "solve-eqs", "simplify", "elim-uncns
             "ackermannize_bv", "simplify", "bit-blast", "simplify", "smt")
 
 
-def make_solver(timeout=None, rlimit=None, max_memory=None) -> z3.Solver:
+def make_solver(timeout=None, rlimit=None, max_memory=None, ctx=None) -> z3.Solver:
     """Every solver bpfcheck uses: seeds pinned so answers are reproducible.
 
     ``timeout`` in seconds and ``max_memory`` in MB (default: the cap of
     :func:`set_max_memory`) make a query that needs more answer unknown.
     Each ``check`` runs :data:`PIPELINE` over every assertion afresh (after
     ``push`` too): for many questions over one formula, see
-    :func:`make_incremental_solver`."""
-    solver = z3.Then(*PIPELINE).solver()
+    :func:`make_incremental_solver`.  ``ctx``: the z3 context (default: z3's main one)."""
+    solver = z3.Then(*PIPELINE, ctx=ctx).solver()
     params = limit_params(timeout, max_memory)
     if rlimit is not None:
         params["rlimit"] = int(rlimit)

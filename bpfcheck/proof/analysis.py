@@ -682,7 +682,10 @@ def _find_gap(session: Session, verdict, lo: int, hi: int):
     free = _free_constants_of(premise, verdict)
     body = z3.Implies(premise, verdict != u)
     solver = z3.Solver()
-    solver.set(timeout=int(min(session.timeout or GAP_TIMEOUT, GAP_TIMEOUT) * 1000), random_seed=0)
+    seconds = session.within_budget(min(session.timeout or GAP_TIMEOUT, GAP_TIMEOUT))
+    if seconds <= 0:
+        return "unknown"
+    solver.set(timeout=max(1, int(seconds * 1000)), random_seed=0)
     solver.add(z3.UGE(u, lo), z3.ULE(u, hi), z3.ForAll(free, body) if free else body)
     result = solver.check()
     if result == z3.unsat:

@@ -38,7 +38,17 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
     the conditions (z3 terms) the run satisfied before that instruction,
     and the instruction's guards over the same terms, in the order the
     table checks them.  None when the run cannot be replayed."""
-    run = shadow_run(session, role, value, ctx, stop_pcs)
+    stops = set(stop_pcs)
+    try:
+        path = session.run(role, value, ctx).path
+    except ExecutionError:
+        return None
+    # Replaying over terms costs far more than running: only up to the
+    # last instruction asked about.
+    steps = max((step for step, pc in enumerate(path) if pc in stops), default=-1) + 1
+    if not steps:
+        return {}
+    run = shadow_run(session, role, value, ctx, stops, steps=steps)
     if run is None:
         return None
     prefix, seen, _ = run

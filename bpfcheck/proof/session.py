@@ -24,6 +24,7 @@ from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
 from ..vm import Machine
 from . import witness as witness_mod
 from .outcome import Witness
+from .rival import HEAD_START, Rival, second_core_available
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
@@ -42,6 +43,9 @@ INCREMENTAL_MISS_RATIO = 8
 #: every question the incremental core cannot settle quickly
 PATIENCE_FACTOR = 2.0
 MIN_PATIENCE = 0.2
+#: seconds past its time limit the solver racing the incremental one is
+#: waited for (z3 usually stops within milliseconds of its limit)
+RIVAL_SLACK = 0.1
 
 
 class Session:
@@ -59,6 +63,9 @@ class Session:
         self._share = 1.0
         self.inputs = SymbolicInputs(target, fixed)
         self.solver = make_solver(timeout=timeout, rlimit=rlimit)
+        self._rlimit = rlimit
+        self._rival: Optional[Rival] = None
+        self._second_core = second_core_available()
         self.solver.add(*self.inputs.constraints) if self.inputs.constraints else None
         self.encodings: Dict[str, Encoding] = {}
         self.machines: Dict[str, Machine] = {}
@@ -120,15 +127,21 @@ class Session:
         left = self.remaining()
         return seconds if left is None else min(seconds, left)
 
-    def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
-        """Give ``solver`` the time of one question: ``patience`` (None: no
-        limit), cut to what is left of the budget when there is one.  With
-        neither, the limits the solver was made with stand."""
+    def _seconds(self, patience: Optional[float]) -> Optional[float]:
+        """The time of one question: ``patience`` (None: no limit), cut to
+        what is left of the budget when there is one."""
         left = self.remaining()
         if left is not None:
             patience = left if patience is None else min(patience, left)
-        if patience is not None:
-            solver.set(timeout=min(max(1, int(patience * 1000)), 0xFFFFFFFF))
+        return patience
+
+    def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
+        """Give ``solver`` the time of one question (see :meth:`_seconds`).
+        With neither a limit nor a budget, the limits the solver was made
+        with stand."""
+        seconds = self._seconds(patience)
+        if seconds is not None:
+            solver.set(timeout=min(max(1, int(seconds * 1000)), 0xFFFFFFFF))
 
     def _unknown_reason(self, solver: z3.Solver) -> str:
         left = self.remaining()
@@ -166,9 +179,12 @@ class Session:
         questions over the same formula: asked of a second solver that
         keeps what it learnt between questions (``literal -> goal`` stays
         asserted, the question is ``check(literal, *extra)``), so most
-        answers take milliseconds.  Exact either way; when that solver
-        runs out of patience (:data:`INCREMENTAL_PATIENCE`) the question
-        goes to :meth:`check`."""
+        answers take milliseconds.  Exact either way.  A question that
+        solver has not answered within :data:`~.rival.HEAD_START` also
+        goes to the main solver's pipeline on the second core (see
+        :mod:`.rival`), and the first answer wins; on one core, or when
+        that solver runs out of patience (:data:`INCREMENTAL_PATIENCE`),
+        the question goes to :meth:`check`."""
         if goal is False:
             return UNSAT, None
         if self.out_of_budget():
@@ -178,10 +194,15 @@ class Session:
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
             with out_of_memory_is_unknown(self):
                 solver = self._incremental_solver()
-                self._limit(solver, self._patience())
                 literal = z3.Bool(f"question_{next(self._questions)}")
                 solver.add(z3.Implies(literal, goal) if goal is not True else literal)
+                patience = self._patience()
+                head = min(patience, HEAD_START) if self._second_core else patience
+                self._limit(solver, head)
                 result = solver.check(literal, *extra)
+                if result == z3.unknown and head < patience and not self.out_of_budget():
+                    return self._race(self._rival_solver(), solver, (literal, *extra),
+                                      z3.And(goal, *extra) if extra else goal)
                 self._incremental_answers += result != z3.unknown
                 if result == z3.sat:
                     return SAT, solver.model()
@@ -199,12 +220,49 @@ class Session:
                 (self._fallback_seconds + took) / 2
         return answer
 
+    def _race(self, rival: Rival, solver: z3.Solver, assumptions, question) -> Tuple[str, Optional[z3.ModelRef]]:
+        """``question`` to the incremental ``solver`` (as a check under
+        ``assumptions``) and to ``rival`` at once, each for the whole time
+        of a question: the first answer wins and stops the other."""
+        seconds = self._seconds(self.timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds + RIVAL_SLACK
+        rival.start(self.solver.assertions(), question, seconds)
+        try:
+            solver.set(timeout=0xFFFFFFFF if seconds is None else min(max(1, int(seconds * 1000)), 0xFFFFFFFF))
+            result = z3.unknown
+            with rival.racing(solver.ctx) as go:
+                if go:
+                    result = solver.check(*assumptions)
+            if result != z3.unknown:
+                rival.stop()
+                self._incremental_answers += 1
+                return (SAT, solver.model()) if result == z3.sat else (UNSAT, None)
+            result, model, reason = rival.answer(self.solver.ctx, deadline)
+        except BaseException:
+            rival.stop()
+            raise
+        if result == z3.sat:
+            return SAT, model
+        if result == z3.unsat:
+            return UNSAT, None
+        self.last_reason = self.budget_reason() if self.out_of_budget() else \
+            _explain_unknown(reason or "unknown", self.timeout)
+        self._incremental_misses += 1
+        return UNKNOWN, None
+
     def _patience(self) -> float:
         """Seconds the incremental solver gets on one question."""
         patience = INCREMENTAL_PATIENCE if self.timeout is None else min(self.timeout, INCREMENTAL_PATIENCE)
         if self._fallback_seconds is not None:
             patience = min(patience, max(MIN_PATIENCE, PATIENCE_FACTOR * self._fallback_seconds))
         return patience
+
+    def _rival_solver(self) -> Rival:
+        """The solver racing the incremental one (made when first needed:
+        most sessions never need it)."""
+        if self._rival is None or self._rival.abandoned:
+            self._rival = Rival(self._rlimit)
+        return self._rival
 
     def _incremental_solver(self) -> z3.Solver:
         assertions = self.solver.assertions()

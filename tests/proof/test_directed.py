@@ -250,6 +250,7 @@ def test_the_incremental_solver_waits_no_longer_than_the_main_one_needs(monkeypa
         def check(self, *assumptions):
             return z3.unknown
     core = GivesUp()
+    monkeypatch.setenv("BPFCHECK_SOLVER_THREADS", "1")     # one core: no rival racing the core
     session = Session("pcap", timeout=10)
     enc = session.add_program("program", _chain(300, 7))
     monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
