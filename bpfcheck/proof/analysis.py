@@ -33,6 +33,9 @@ ENUMERATION_LIMIT = 128
 #: quantified gap questions asked while splitting ranges, and their time limit
 GAP_QUESTIONS = 12
 GAP_TIMEOUT = 2.0
+#: seconds a membership question on an inexact verdict set may take (when
+#: the analysis had no shorter limit)
+MEMBERSHIP_SECONDS = 5.0
 #: findings that get a minimised witness of their own (the rest reuse a model)
 MINIMISED_FINDINGS = 32
 #: with a budget, the part of it reachability may use up, then the part
@@ -69,6 +72,9 @@ class VerdictSet:
         self._membership = membership
 
     def __contains__(self, value: int) -> bool:
+        """Whether some input makes the program return ``value``.  When the
+        set is not exact this asks the solver; when that cannot tell within
+        its limit, the answer is True (the value may be returned)."""
         inside = any(lo <= value <= hi for lo, hi in self.ranges)
         if self.exact or not inside or self._membership is None:
             return inside
@@ -589,8 +595,12 @@ def _and(a, b):
 
 
 def _membership(session, verdict, stay):
+    """``value in verdicts`` for an inexact set: a question, within the
+    session's limit or MEMBERSHIP_SECONDS (inverting a hash can take the
+    solver forever); True unless it proves no input returns ``value``."""
     def member(value):
-        return session.check_incrementally(_and(stay, verdict == value))[0] != UNSAT
+        with session.at_most(MEMBERSHIP_SECONDS):
+            return session.check_incrementally(_and(stay, verdict == value))[0] != UNSAT
     return member
 
 

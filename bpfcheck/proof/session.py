@@ -136,12 +136,20 @@ class Session:
         return patience
 
     def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
-        """Give ``solver`` the time of one question (see :meth:`_seconds`).
-        With neither a limit nor a budget, the limits the solver was made
-        with stand."""
-        seconds = self._seconds(patience)
-        if seconds is not None:
-            solver.set(timeout=min(max(1, int(seconds * 1000)), 0xFFFFFFFF))
+        """Give ``solver`` the time of one question (see :meth:`_seconds`;
+        None: no limit)."""
+        solver.set(timeout=_milliseconds(self._seconds(patience)))
+
+    @contextlib.contextmanager
+    def at_most(self, seconds: float):
+        """Every question asked inside takes at most ``seconds`` (or the
+        session's own limit, when that is shorter)."""
+        saved = self.timeout
+        self.timeout = seconds if saved is None else min(saved, seconds)
+        try:
+            yield
+        finally:
+            self.timeout = saved
 
     def _unknown_reason(self, solver: z3.Solver) -> str:
         left = self.remaining()
@@ -228,7 +236,7 @@ class Session:
         deadline = None if seconds is None else time.monotonic() + seconds + RIVAL_SLACK
         rival.start(self.solver.assertions(), question, seconds)
         try:
-            solver.set(timeout=0xFFFFFFFF if seconds is None else min(max(1, int(seconds * 1000)), 0xFFFFFFFF))
+            solver.set(timeout=_milliseconds(seconds))
             result = z3.unknown
             with rival.racing(solver.ctx) as go:
                 if go:
@@ -399,6 +407,11 @@ def confirm_on_kernel(program, packet, ctx, verdict) -> Optional[bool]:
         return kernel_verdicts(program, [packet], cpu=ctx.cpu)[0] == verdict
     except Exception:   # no kernel oracle here (not Linux, no permission, random loads)
         return None
+
+
+def _milliseconds(seconds: Optional[float]) -> int:
+    """z3's ``timeout`` for a limit in seconds (None: none; z3 counts in 32 bits)."""
+    return 0xFFFFFFFF if seconds is None else min(max(1, int(seconds * 1000)), 0xFFFFFFFF)
 
 
 def _safe(role: str) -> str:
