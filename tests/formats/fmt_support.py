@@ -10,6 +10,7 @@ import ctypes
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -131,8 +132,11 @@ def asm_cases() -> list[dict]:
 
 
 def find_bpf_asm() -> str | None:
-    """A real bpf_asm binary, from ``$BPF_ASM`` or the PATH."""
-    path = os.environ.get("BPF_ASM") or shutil.which("bpf_asm")
+    """A real bpf_asm binary, from ``$BPF_ASM``, the PATH, or the one
+    ``make test`` builds next to the virtualenv's python
+    (tools/build_bpf_asm.sh)."""
+    built = os.path.join(sys.prefix, "bin", "bpf_asm")
+    path = os.environ.get("BPF_ASM") or shutil.which("bpf_asm") or built
     return path if path and os.access(path, os.X_OK) else None
 
 

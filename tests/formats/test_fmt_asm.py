@@ -224,7 +224,7 @@ def test_describe_reads_back_when_it_can(insn):
 BPF_ASM = find_bpf_asm()
 
 
-@pytest.mark.skipif(BPF_ASM is None, reason="no bpf_asm binary (set BPF_ASM=/path/to/bpf_asm)")
+@pytest.mark.skipif(BPF_ASM is None, reason="no bpf_asm binary (make test builds one with tools/build_bpf_asm.py; or set BPF_ASM=/path/to/bpf_asm)")
 @settings(max_examples=60, deadline=None)
 @given(p=canonical_programs(max_size=20))
 def test_live_bpf_asm_assembles_our_output(p):
@@ -365,7 +365,7 @@ def test_generated_sources_assemble_as_specified(case):
     assert ours == expected, f"{first_difference(ours, expected)}\n{source}"
 
 
-@pytest.mark.skipif(BPF_ASM is None, reason="no bpf_asm binary (set BPF_ASM=/path/to/bpf_asm)")
+@pytest.mark.skipif(BPF_ASM is None, reason="no bpf_asm binary (make test builds one with tools/build_bpf_asm.py; or set BPF_ASM=/path/to/bpf_asm)")
 @settings(max_examples=100, deadline=None)
 @given(case=generated_sources())
 def test_live_bpf_asm_agrees_on_generated_sources(case):

@@ -18,24 +18,25 @@ and each case of ``asm/cases.txt`` (verdicts in ``asm/cases.json``).
 bpf_asm is not packaged: pass ``--bpf-asm PATH`` or set ``BPF_ASM``, or
 have ``linux-source-*`` (Debian: ``apt-get install linux-source-6.1 flex
 bison``) under /usr/src, from which the script builds tools/bpf/bpf_asm in
-a temporary directory.  Only the sources and the tool's outputs are
+a temporary directory (tools/build_bpf_asm.py; ``make test`` builds one
+into .venv/bin).  Only the sources and the tool's outputs are
 committed, never kernel code.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "tools"))
+from build_bpf_asm import build as build_bpf_asm  # noqa: E402
 EXPRESSIONS = HERE.parent / "data" / "expressions.txt"
 TCPDUMP_DIR = HERE / "tcpdump"
 ASM_DIR = HERE / "asm"
@@ -90,24 +91,6 @@ def regenerate_tcpdump() -> None:
 
 
 # --- bpf_asm -------------------------------------------------------------
-
-def build_bpf_asm(workdir: Path) -> Path:
-    """Build tools/bpf/bpf_asm from the kernel source tarball under /usr/src."""
-    tarballs = sorted(glob.glob("/usr/src/linux-source-*.tar.*"))
-    if not tarballs:
-        raise SystemExit("no bpf_asm: pass --bpf-asm, set BPF_ASM, or install linux-source-*")
-    wanted = ("tools/bpf/bpf_exp.l", "tools/bpf/bpf_exp.y", "tools/bpf/bpf_asm.c")
-    with tarfile.open(tarballs[-1]) as tar:
-        for member in tar:
-            if member.name.endswith(wanted):
-                member.name = os.path.basename(member.name)
-                tar.extract(member, workdir)
-    run = lambda *cmd: subprocess.run(cmd, cwd=workdir, check=True)  # noqa: E731
-    run("bison", "-d", "-o", "bpf_exp.yacc.c", "bpf_exp.y")
-    run("flex", "-o", "bpf_exp.lex.c", "bpf_exp.l")
-    run("cc", "-O1", "-I.", "-o", "bpf_asm", "bpf_asm.c", "bpf_exp.yacc.c", "bpf_exp.lex.c")
-    return workdir / "bpf_asm"
-
 
 def assemble(bpf_asm: Path, source: str, c_style: bool) -> subprocess.CompletedProcess:
     args = [str(bpf_asm)] + (["-c"] if c_style else [])
