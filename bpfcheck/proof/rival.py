@@ -75,13 +75,17 @@ class Rival:
         """Search ``goal`` together with ``assertions`` (the original
         formula, in the main context: only new ones are copied), for at
         most ``seconds`` (None: no limit)."""
-        for term in assertions[self._copied:]:
-            self.solver.add(term.translate(self.context))
-        self._copied = len(assertions)
-        self.solver.push()
-        self._goal = goal.translate(self.context)
-        self.solver.add(self._goal)
-        self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(seconds)})
+        try:
+            for term in assertions[self._copied:]:
+                self.solver.add(term.translate(self.context))
+            self._copied = len(assertions)
+            self.solver.push()
+            self._goal = goal.translate(self.context)
+            self.solver.add(self._goal)
+            self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(seconds)})
+        except BaseException:
+            self.abandoned = True         # half a copy: the next question makes a new rival
+            raise
         self._answer, self._interrupted_racer, self._stopped = None, False, False
         self._thread = threading.Thread(target=self._search, name="bpfcheck-rival", daemon=True)
         self._thread.start()
@@ -92,7 +96,9 @@ class Rival:
             model = self.solver.model() if result == z3.sat else None
             reason = self.solver.reason_unknown() if result == z3.unknown else None
         except z3.Z3Exception as e:           # out of memory, or stopped mid-way
-            result, model, reason = z3.unknown, None, str(e.value if hasattr(e, "value") else e)
+            message = getattr(e, "value", e)
+            reason = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+            result, model = z3.unknown, None
         self._answer = (result, model, reason)
         if result != z3.unknown:
             with self._lock:
