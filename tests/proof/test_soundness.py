@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpfcheck import Context, Machine, Program, SeccompData, analyze, equivalent, prove
+from bpfcheck.proof import session as session_module
+from bpfcheck.proof.rival import second_core_available
 from bpfcheck.strategies import programs
 
 ALPHABET = (0x00, 0x01, 0x0F, 0x45, 0x80, 0xFF)
@@ -80,6 +82,24 @@ PROGRAMS = st.sampled_from(["socket", "seccomp", "pcap"]).flatmap(
 @SETTINGS
 @given(PROGRAMS)
 def test_verdict_set_and_dead_code_are_exact(case):
+    _check_verdicts_and_dead_code(case)
+
+
+@pytest.mark.skipif(not second_core_available(), reason="racing needs two cores this process may use")
+@settings(SETTINGS, max_examples=25)
+@given(PROGRAMS)
+def test_verdict_set_and_dead_code_are_exact_when_every_question_races(case):
+    # No head start: a question the incremental core does not answer
+    # within a millisecond also goes to the pipeline on the second core.
+    saved = session_module.HEAD_START
+    session_module.HEAD_START = 0.0
+    try:
+        _check_verdicts_and_dead_code(case)
+    finally:
+        session_module.HEAD_START = saved
+
+
+def _check_verdicts_and_dead_code(case):
     target, program, seed = case
     result = analyze(program, target)
     assert not result.unknown
