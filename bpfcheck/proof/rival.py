@@ -80,7 +80,8 @@ class Rival:
                 self.solver.add(term.translate(self.context))
             self._copied = len(assertions)
             self.solver.push()
-            self._goal = goal.translate(self.context)
+            self._goal = z3.BoolVal(goal, ctx=self.context) if isinstance(goal, bool) else \
+                goal.translate(self.context)
             self.solver.add(self._goal)
             self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(seconds)})
         except BaseException:

@@ -140,3 +140,11 @@ def test_racing_gives_the_same_analysis_as_one_core(monkeypatch, size, seed):
     assert raced.dead == alone.dead and not raced.unknown and not alone.unknown
     assert [(f.kind, f.pc) for f in raced.findings] == [(f.kind, f.pc) for f in alone.findings]
     assert raced.verdicts == alone.verdicts
+
+
+def test_a_question_that_is_just_true_or_false_can_race():
+    # "Any verdict at all?" is the plain True when nothing is excluded yet.
+    for goal, expected in ((True, z3.sat), (False, z3.unsat)):
+        rival = Rival()
+        rival.start([], goal, 5)
+        assert rival.answer(z3.main_ctx())[0] == expected
