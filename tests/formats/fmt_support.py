@@ -134,7 +134,7 @@ def asm_cases() -> list[dict]:
 def find_bpf_asm() -> str | None:
     """A real bpf_asm binary, from ``$BPF_ASM``, the PATH, or the one
     ``make test`` builds next to the virtualenv's python
-    (tools/build_bpf_asm.sh)."""
+    (tools/build_bpf_asm.py)."""
     built = os.path.join(sys.prefix, "bin", "bpf_asm")
     path = os.environ.get("BPF_ASM") or shutil.which("bpf_asm") or built
     return path if path and os.access(path, os.X_OK) else None
