@@ -282,6 +282,30 @@ STRATEGY_QUESTION = (2, 1062)
 STRATEGY_CAP = 15.0
 
 
+def bench_second_core(program: Program, target: str, label: str, repeat: int = 3) -> None:
+    """``analyze`` with the pipeline racing the incremental core on the
+    second core (the default) and with one core (``BPFCHECK_SOLVER_THREADS=1``),
+    alternating, so both see the same machine."""
+    times = {"two cores": [], "one core": []}
+    saved = os.environ.get("BPFCHECK_SOLVER_THREADS")
+    try:
+        for _ in range(repeat):
+            for mode, value in (("two cores", None), ("one core", "1")):
+                if value is None:
+                    os.environ.pop("BPFCHECK_SOLVER_THREADS", None)
+                else:
+                    os.environ["BPFCHECK_SOLVER_THREADS"] = value
+                times[mode].append(timed(lambda: analyze(program, target, timeout=120))[1])
+    finally:
+        if saved is None:
+            os.environ.pop("BPFCHECK_SOLVER_THREADS", None)
+        else:
+            os.environ["BPFCHECK_SOLVER_THREADS"] = saved
+    two, one = statistics.mean(times["two cores"]), statistics.mean(times["one core"])
+    print(f"  {label}, analyze, mean of {repeat} alternating runs: racing on two cores {two:.2f} s, "
+          f"one core {one:.2f} s (ratio {one / two:.2f}x)")
+
+
 def bench_strategies() -> None:
     """One reach question over a whole 4,096-instruction formula, asked of
     bpfcheck's solver pipeline and of ``z3.SolverFor("QF_ABV")``."""
@@ -390,6 +414,7 @@ def main(argv=None):
         print(f"  one question (is instruction {STRATEGY_QUESTION[1]} of seed {STRATEGY_QUESTION[0]} "
               f"reachable?) under two z3 strategies, capped at {STRATEGY_CAP:g} s:")
         bench_strategies()
+        bench_second_core(diamond_chain(2000), "pcap", "2,000-diamond chain")
     else:
         print("  random program, every part reachable (ALU-heavy): skipped (--hard runs it and other "
               "seeds; it is known to MISS the target: about 20 s, down from ~4 min; other seeds take "
