@@ -179,13 +179,20 @@ def make_incremental_solver(timeout=None, max_memory=None) -> z3.Solver:
     return solver
 
 
+def milliseconds(seconds=None) -> int:
+    """z3's ``timeout`` parameter for a limit in seconds: it counts
+    milliseconds in 32 bits, and its largest value means no limit (None,
+    infinite or NaN seconds)."""
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        return 0xFFFFFFFF
+    return min(max(1, int(seconds * 1000)), 0xFFFFFFFF)
+
+
 def limit_params(timeout=None, max_memory=None) -> dict:
-    """z3 parameters for a time limit in seconds (None or infinite: none;
-    z3 counts milliseconds in 32 bits) and a memory cap in MB (default:
-    :func:`set_max_memory`'s), with the seed pinned."""
-    params = {"random_seed": 0}
-    if timeout is not None and timeout == timeout and timeout != float("inf"):
-        params["timeout"] = min(max(1, int(timeout * 1000)), 0xFFFFFFFF)
+    """z3 parameters for a time limit in seconds (None or infinite: none,
+    set explicitly, so it also lifts an earlier limit) and a memory cap in
+    MB (default: :func:`set_max_memory`'s), with the seed pinned."""
+    params = {"random_seed": 0, "timeout": milliseconds(timeout)}
     max_memory = _MAX_MEMORY[0] if max_memory is None else max_memory
     if max_memory is not None:
         params["max_memory"] = int(max_memory)

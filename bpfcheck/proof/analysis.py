@@ -16,6 +16,7 @@ import z3
 
 from .. import isa
 from ..context import Context
+from ..domains.z3dom import milliseconds
 from ..program import Program
 from ..semantics import (RULE_DIV_BY_ZERO, RULE_MOD_BY_ZERO, RULE_NO_DEVICE, RULE_NO_LINK_HEADER,
                          RULE_OUT_OF_BOUNDS)
@@ -699,7 +700,7 @@ def _find_gap(session: Session, verdict, lo: int, hi: int):
     seconds = session.within_budget(min(session.timeout or GAP_TIMEOUT, GAP_TIMEOUT))
     if seconds <= 0:
         return "unknown"
-    solver.set(timeout=max(1, int(seconds * 1000)), random_seed=0)
+    solver.set(timeout=milliseconds(seconds), random_seed=0)
     solver.add(z3.UGE(u, lo), z3.ULE(u, hi), z3.ForAll(free, body) if free else body)
     result = solver.check()
     if result == z3.unsat:

@@ -83,7 +83,7 @@ class Rival:
             self._goal = z3.BoolVal(goal, ctx=self.context) if isinstance(goal, bool) else \
                 goal.translate(self.context)
             self.solver.add(self._goal)
-            self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(seconds)})
+            self.solver.set(**limit_params(seconds))
         except BaseException:
             self.abandoned = True         # half a copy: the next question makes a new rival
             raise
@@ -122,7 +122,7 @@ class Rival:
                 self._racing = None
                 interrupted = self._interrupted_racer
             if interrupted:
-                z3.Solver(ctx=context).check()      # clears the cancellation
+                _clear_interrupt(context)
 
     def answer(self, into: z3.Context, deadline: Optional[float] = None):
         """Wait for the search, until ``deadline`` (a ``time.monotonic()``
@@ -161,5 +161,12 @@ class Rival:
         self.solver.pop()
         self._goal = None
         if self._stopped:
-            z3.Solver(ctx=self.context).check()     # clears the cancellation
+            _clear_interrupt(self.context)
         return True
+
+
+def _clear_interrupt(context: z3.Context) -> None:
+    """z3 keeps an interrupt that found no search running until the next
+    search starts, failing every call in between ("canceled"): an empty
+    search clears it."""
+    z3.Solver(ctx=context).check()

@@ -16,7 +16,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import z3
 
 from ..context import Context
-from ..domains.z3dom import limit_params, make_incremental_solver, make_solver
+from ..domains.z3dom import limit_params, make_incremental_solver, make_solver, milliseconds
 from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
@@ -99,7 +99,7 @@ class Session:
         """No budget from now on (the analysis it was for is over): later
         questions, like :meth:`Analysis.witness`, get the usual limits."""
         self.budget = None
-        self.solver.set(**{"timeout": 0xFFFFFFFF, **limit_params(self.timeout)})   # 0xFFFFFFFF: none
+        self.solver.set(**limit_params(self.timeout))
         if self._incremental is not None:
             self._incremental.set(**limit_params(self._patience()))
 
@@ -138,7 +138,7 @@ class Session:
     def _limit(self, solver: z3.Solver, patience: Optional[float]) -> None:
         """Give ``solver`` the time of one question (see :meth:`_seconds`;
         None: no limit)."""
-        solver.set(timeout=_milliseconds(self._seconds(patience)))
+        solver.set(timeout=milliseconds(self._seconds(patience)))
 
     @contextlib.contextmanager
     def at_most(self, seconds: float):
@@ -197,6 +197,7 @@ class Session:
             return UNSAT, None
         if self.out_of_budget():
             return UNKNOWN, None
+        question = z3.And(goal, *extra) if extra else goal
         missed = False
         if self._incremental_misses <= INCREMENTAL_MISSES or \
                 self._incremental_misses * INCREMENTAL_MISS_RATIO <= self._incremental_answers:
@@ -209,8 +210,7 @@ class Session:
                 self._limit(solver, head)
                 result = solver.check(literal, *extra)
                 if result == z3.unknown and head < patience and not self.out_of_budget():
-                    return self._race(self._rival_solver(), solver, (literal, *extra),
-                                      z3.And(goal, *extra) if extra else goal)
+                    return self._race(self._rival_solver(), solver, (literal, *extra), question)
                 self._incremental_answers += result != z3.unknown
                 if result == z3.sat:
                     return SAT, solver.model()
@@ -221,7 +221,7 @@ class Session:
                 self._incremental_misses += 1
                 missed = True
         started = time.monotonic()
-        answer = self.check(z3.And(goal, *extra) if extra else goal)
+        answer = self.check(question)
         if missed:
             took = time.monotonic() - started
             self._fallback_seconds = took if self._fallback_seconds is None else \
@@ -236,7 +236,7 @@ class Session:
         deadline = None if seconds is None else time.monotonic() + seconds + RIVAL_SLACK
         rival.start(self.solver.assertions(), question, seconds)
         try:
-            solver.set(timeout=_milliseconds(seconds))
+            solver.set(timeout=milliseconds(seconds))
             result = z3.unknown
             with rival.racing(solver.ctx) as go:
                 if go:
@@ -407,11 +407,6 @@ def confirm_on_kernel(program, packet, ctx, verdict) -> Optional[bool]:
         return kernel_verdicts(program, [packet], cpu=ctx.cpu)[0] == verdict
     except Exception:   # no kernel oracle here (not Linux, no permission, random loads)
         return None
-
-
-def _milliseconds(seconds: Optional[float]) -> int:
-    """z3's ``timeout`` for a limit in seconds (None: none; z3 counts in 32 bits)."""
-    return 0xFFFFFFFF if seconds is None else min(max(1, int(seconds * 1000)), 0xFFFFFFFF)
 
 
 def _safe(role: str) -> str:
