@@ -116,7 +116,8 @@ def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Chec
         model = shortest_length(solver, inputs, model)   # big packets: let the solver shorten
         length = model.eval(inputs.length, model_completion=True).as_long()
     if length > MAX_WITNESS_BYTES:
-        return None, None, f"the shortest witness packet has {length} bytes"
+        return None, None, (f"the shortest witness packet has {length} bytes, "
+                            f"more than a witness may have ({MAX_WITNESS_BYTES})")
     ctx = context_from_model(inputs, model)
     for zero in (True, False):
         packet = packet_from_model(model, inputs, length, zero_untouched=zero)
