@@ -31,7 +31,7 @@ _LAZY = {
     # z3 takes a moment to import: the proving names load on first use.
     "analyze": ("proof.analysis", "analyze"),
     "Analysis": ("proof.analysis", "Analysis"),
-    "VerdictSet": ("proof.analysis", "VerdictSet"),
+    "VerdictSet": ("proof.verdicts", "VerdictSet"),
     "prove": ("proof.prove", "prove"),
     "equivalent": ("proof.prove", "equivalent"),
     "subsumes": ("proof.prove", "subsumes"),

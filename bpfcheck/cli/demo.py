@@ -52,7 +52,8 @@ def _default(name: str) -> str:
 def _tour() -> None:
     from .. import coverage as cov
     from ..oracles import libpcap
-    from ..proof.analysis import analyze, describe_ranges
+    from ..proof.analysis import analyze
+    from ..proof.verdicts import describe_ranges
     from ..proof.prove import equivalent, prove
     print(f"bpfcheck demo: first the filter `{EXPRESSION}` as tcpdump compiles it for Ethernet, "
           "then the shipped regression corpus.")

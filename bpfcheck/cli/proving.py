@@ -114,7 +114,7 @@ def cmd_analyze(args) -> int:
     if args.json:
         common.emit_json({"status": "ok" if settled else "unknown", **result.to_json()})
         return 0 if settled else 3
-    from ..proof.analysis import describe_ranges
+    from ..proof.verdicts import describe_ranges
     print(f"{len(program)} instructions, target {args.target}")
     exact = "" if result.verdicts.exact else f"  (bounds only: {result.verdicts.reason})"
     print(f"verdicts: {describe_ranges(result.verdicts.ranges)}{exact}")

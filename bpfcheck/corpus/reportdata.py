@@ -37,7 +37,8 @@ def report_data(case: Case, program: Program, timeout: Optional[float]) -> Repor
     except Exception as e:        # the report still shows the rest
         data.problems.append(f"coverage: {type(e).__name__}: {e}")
     try:
-        from ..proof.analysis import analyze, describe_ranges
+        from ..proof.analysis import analyze
+        from ..proof.verdicts import describe_ranges
         result = analyze(program, case.target, timeout)
         data.verdicts = describe_ranges(result.verdicts.ranges)
         data.verdicts_exact = result.verdicts.exact

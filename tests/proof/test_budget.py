@@ -16,7 +16,7 @@ import time
 
 from bpfcheck import Context, Machine, analyze
 from bpfcheck.cli import main
-from bpfcheck.proof import analysis as analysis_module
+from bpfcheck.proof import verdicts as verdicts_module
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 from proofs import hash_preimage_program, live_random_program  # noqa: E402
@@ -122,7 +122,7 @@ def test_a_hash_preimage_comes_back_within_its_budget_with_its_target_open(monke
     # Asking whether 1 is a verdict is the same hard question: it gets a
     # limit of its own (the analysis's budget is over), and "cannot tell"
     # is "may be", never "no".
-    monkeypatch.setattr(analysis_module, "MEMBERSHIP_SECONDS", 0.5)
+    monkeypatch.setattr(verdicts_module, "MEMBERSHIP_SECONDS", 0.5)
     start = time.monotonic()
     assert 1 in result.verdicts
     assert time.monotonic() - start < 0.5 + SLACK

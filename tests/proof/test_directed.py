@@ -102,7 +102,7 @@ def test_a_hopeless_solver_is_asked_a_bounded_number_of_questions(monkeypatch, c
     # Every question times out (as on a formula too hard for --timeout):
     # after GIVE_UP_AFTER in a row the rest are reported unknown, not asked.
     from bpfcheck.cli import main
-    from bpfcheck.proof.analysis import _Settler
+    from bpfcheck.proof.settler import Settler
     asked = []
 
     def out_of_time(self, goal, *extra):
@@ -117,7 +117,7 @@ def test_a_hopeless_solver_is_asked_a_bounded_number_of_questions(monkeypatch, c
     unknown = dict(result.unknown)
     assert set(unknown) == set(range(DEAD_FROM, DEAD_FROM + 201))
     assert sum("not asked" in why for why in unknown.values()) >= 190
-    assert len(asked) <= 3 * _Settler.GIVE_UP_AFTER
+    assert len(asked) <= 3 * Settler.GIVE_UP_AFTER
     # the command line groups them: one line per reason, pcs as ranges
     path = tmp_path / "dead-region.c"
     path.write_text(program.format("c"))
@@ -212,7 +212,7 @@ def test_an_answer_with_a_huge_packet_is_cut_and_replayed_not_asked_again(monkey
     # long, so a second question ("and at most PREFERRED_MAX") would find
     # nothing: only the cut input can come back.
     import z3
-    from bpfcheck.proof.analysis import _Settler
+    from bpfcheck.proof.settler import Settler
     from bpfcheck.proof.witness import PREFERRED_MAX
     program = Program([(0x30, 0, 0, 3), (0x04, 0, 0, 5), (0x15, 0, 1, 0x4C), (0x06, 0, 0, 1),
                        (0x06, 0, 0, 0)])        # ldb [3]; add #5; jeq #0x4c: ret #1
@@ -222,7 +222,7 @@ def test_an_answer_with_a_huge_packet_is_cut_and_replayed_not_asked_again(monkey
     asked = []
     real = Session.check_incrementally
     monkeypatch.setattr(Session, "check_incrementally", lambda self, *goal: asked.append(goal) or real(self, *goal))
-    status, model, found = _Settler(session)._check(enc.reach[3], {("reach", 3): enc.reach[3]})
+    status, model, found = Settler(session)._check(enc.reach[3], {("reach", 3): enc.reach[3]})
     assert status == "sat" and len(asked) == 1
     packet, ctx = found
     assert len(packet) == PREFERRED_MAX and packet[3] == 0x47
