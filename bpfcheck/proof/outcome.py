@@ -87,24 +87,42 @@ def packet_summary(packet: bytes, context: Optional[Context], target: str = "soc
     if not packet:
         return None
     try:
-        from scapy.layers import inet, inet6, l2   # noqa: F401 - binds the IP layers into Ether
-        from scapy.layers.l2 import Ether   # lazily: scapy is slow to import
-        from scapy.packet import Raw
+        # Imported here, as scapy is slow to import; importing inet binds
+        # the IP layers into Ether.
+        from scapy.layers import inet, inet6, l2   # noqa: F401
     except Exception:   # pragma: no cover - scapy is a dependency, but be robust
         return None
     try:
-        # libpcap programs here are compiled for Ethernet; a socket witness
-        # without a link-layer header starts at the network header.
-        if target != "pcap" and context is not None and context.link_header is None:
-            from scapy.layers.inet import IP
-            from scapy.layers.inet6 import IPv6
-            version = packet[0] >> 4
-            layer = IP(packet) if version == 4 else IPv6(packet) if version == 6 else Raw(packet)
-        else:
-            layer = Ether(packet)
-        return layer.summary()
+        return _decoder(packet, context, target)(packet).summary()
     except Exception:
         return None
+
+
+#: EtherType values that make 14 leading bytes look like an Ethernet header
+_ETHERTYPES = {0x0800, 0x0806, 0x8035, 0x8100, 0x86DD, 0x8847, 0x8848, 0x8863, 0x8864, 0x88A8,
+               0x88CC, 0x88E5, 0x88F7, 0x9100}
+
+
+def _decoder(packet: bytes, context: Optional[Context], target: str):
+    """The scapy layer the witness most likely starts with.  A socket
+    filter's loads are relative to wherever the socket's data starts: an
+    Ethernet header on a packet socket, the network header on a raw or
+    AF_UNIX one; a minimised witness leaves the bytes it does not need at
+    zero, so an IP version nibble or a known EtherType tells them apart."""
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    if target == "pcap" or (context is not None and context.link_header is not None):
+        return Ether
+    version = packet[0] >> 4
+    if version == 4 and packet[0] & 0x0F >= 5:
+        return IP
+    if version == 6:
+        return IPv6
+    if len(packet) >= 14 and int.from_bytes(packet[12:14], "big") in _ETHERTYPES:
+        return Ether
+    return Raw
 
 
 @dataclass(frozen=True)
