@@ -9,6 +9,7 @@ from typing import Callable, List, Optional, Sequence
 import z3
 
 from ..context import SeccompData
+from . import actions
 from .policy import SAT, UNSAT, PolicySolver
 
 #: distinct verdicts listed before giving up on a set (``ret a`` can return many)
@@ -48,16 +49,24 @@ def possible_verdicts(ps: PolicySolver, name: str, assumptions=(), limit: int = 
             status, data, note = ps.find(
                 blocked, lambda d: accept(d) and policy.run(d) not in found)
             if status == UNSAT:
-                return Possible(found, examples, True)
+                return _strongest_first(found, examples, True)
             if status != SAT:
-                return Possible(found, examples, False, note or ps.session.last_reason)
+                return _strongest_first(found, examples, False, note or ps.session.last_reason)
             verdict = policy.run(data)
             found.append(verdict)
             examples.append(_nicer(data, verdict, policy, accept, nicer))
             if len(found) >= limit:
                 complete = ps.check(z3.And(*[term != v for v in found]))[0] == UNSAT
-                return Possible(found, examples, complete,
-                                None if complete else f"more than {limit} distinct verdicts")
+                return _strongest_first(found, examples, complete,
+                                        None if complete else f"more than {limit} distinct verdicts")
+
+
+def _strongest_first(found: List[int], examples: List[SeccompData], complete: bool,
+                     reason: Optional[str] = None) -> Possible:
+    """The verdicts in the kernel's order of precedence, not the order the
+    solver happened to find them: the same policy always reads the same."""
+    pairs = sorted(zip(found, examples), key=lambda pair: (actions.signed_action(pair[0]), pair[0]))
+    return Possible([v for v, _ in pairs], [e for _, e in pairs], complete, reason)
 
 
 def _nicer(data: SeccompData, verdict: int, policy, accept, nicer: Sequence[int]) -> SeccompData:
