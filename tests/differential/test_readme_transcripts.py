@@ -103,3 +103,33 @@ def test_every_transcript_prints_what_the_readme_shows(tmp_path):
     assert ran >= 20, f"only {ran} README commands found to run"
     assert not problems, ("README transcripts out of date (with the versions of constraints.txt):\n"
                           + "\n".join(problems))
+
+
+def _demo_excerpt():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    found = re.search(r"```\n(bpfcheck demo: .*?)```", readme, re.S)
+    assert found, "the README shows no `make demo` excerpt"
+    return [line for line in found.group(1).splitlines() if line.strip()]
+
+
+@needs_kernel
+@needs_libpcap
+def test_the_demo_prints_what_the_readme_excerpt_shows(tmp_path):
+    """The excerpt is abridged: its lines must come, in order, among the
+    demo's (timings aside; the report is written to a scratch directory)."""
+    out = tmp_path / "report"
+    env = dict(os.environ, BPFCHECK_SOLVER_THREADS="1")
+    done = subprocess.run([sys.executable, "-m", "bpfcheck", "demo", "--out", str(out), "-j", "2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = os.path.relpath(out, ROOT)     # how the demo names the report it wrote
+    printed = [_normal(line.replace(shown, "reports/out")) for line in done.stdout.splitlines()]
+    at = 0
+    for line in _demo_excerpt():
+        line = _normal(line)
+        while at < len(printed) and printed[at] != line:
+            at += 1
+        assert at < len(printed), f"the README's demo excerpt shows {line!r}, which make demo does not print " \
+                                  f"(there or after the lines before it)"
+        at += 1
