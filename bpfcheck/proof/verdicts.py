@@ -15,6 +15,7 @@ import z3
 
 from ..domains.z3dom import milliseconds
 from ..symbolic.executor import RULE_LOOP_BOUND
+from .exhaustive import exact_verdicts
 from .session import SAT, UNKNOWN, UNSAT, Session
 
 #: distinct verdicts enumerated one by one before switching to ranges
@@ -125,6 +126,13 @@ def verdict_set(session: Session, enc, returned=()) -> VerdictSet:
         found.append(model.eval(verdict, model_completion=True).as_long())
         if len(found) - len(constants) >= ENUMERATION_LIMIT:
             break
+    # Too many to list: a program that reads only a few bytes is run on
+    # every input that matters (exact, where proving ranges gap-free
+    # would leave bounds); others get ranges from the solver.
+    every = exact_verdicts(session.machines["program"].program, session.target) \
+        if not session.inputs.fixed else None
+    if every is not None:
+        return VerdictSet([(v, v) for v in every])
     return _ranges(session, verdict, stay, found)
 
 
@@ -172,8 +180,9 @@ def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
             exact = False
             reasons.append(session.last_reason or "too many gaps to list")
             continue
-        m = _extreme(session, verdict, stay, lo, hi, lowest=True)
-        big_m = _extreme(session, verdict, stay, lo, hi, lowest=False)
+        seen = [v for v in known if lo <= v <= hi] + [model.eval(verdict, model_completion=True).as_long()]
+        m = _extreme(session, verdict, stay, lo, hi, min(seen), lowest=True)
+        big_m = _extreme(session, verdict, stay, lo, hi, max(seen), lowest=False)
         if m is None or big_m is None:
             out.append((lo, hi))
             exact = False
@@ -202,19 +211,38 @@ def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
     return VerdictSet(out, exact, reason, None if exact else membership(session, verdict, stay))
 
 
-def _extreme(session, verdict, stay, lo, hi, lowest: bool) -> Optional[int]:
-    """Binary search for the smallest (or largest) verdict in [lo, hi]."""
+def _extreme(session, verdict, stay, lo, hi, best: int, lowest: bool) -> Optional[int]:
+    """The smallest (or largest) verdict in [lo, hi], given ``best``, one
+    that is returned; None when the solver cannot tell.  A binary search in
+    which each "yes" moves the bound to the verdict its input returns (often
+    far past the middle), and whose first question is whether anything
+    beats ``best`` at all: 1 to 33 questions instead of always 32."""
+    if lowest:
+        lo, hi = lo, best            # the answer is in [lo, hi], and hi is returned
+    else:
+        lo, hi = best, hi            # ... in [lo, hi], and lo is returned
+    first = True
     while lo < hi:
-        mid = (lo + hi) // 2 if lowest else (lo + hi + 1) // 2
-        bound = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, mid)) if lowest else \
-            z3.And(z3.UGE(verdict, mid), z3.ULE(verdict, hi))
-        status, _ = session.check_incrementally(_and(stay, bound))
+        if lowest:
+            mid = hi - 1 if first else (lo + hi - 1) // 2
+            bound = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, mid))
+        else:
+            mid = lo + 1 if first else (lo + hi + 2) // 2
+            bound = z3.And(z3.UGE(verdict, mid), z3.ULE(verdict, hi))
+        first = False
+        status, model = session.check_incrementally(_and(stay, bound))
         if status == UNKNOWN:
             return None
-        if lowest:
-            lo, hi = (lo, mid) if status == SAT else (mid + 1, hi)
+        if status == SAT:
+            found = model.eval(verdict, model_completion=True).as_long()
+            if lowest:
+                hi = found
+            else:
+                lo = found
+        elif lowest:
+            lo = mid + 1
         else:
-            lo, hi = (mid, hi) if status == SAT else (lo, mid - 1)
+            hi = mid - 1
     return lo
 
 
