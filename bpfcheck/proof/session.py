@@ -20,6 +20,7 @@ from ..domains.z3dom import limit_params, make_incremental_solver, make_solver, 
 from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
 from ..symbolic import SymbolicInputs, encode
+from ..symbolic import netlink
 from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
 from ..vm import Machine
 from . import witness as witness_mod
@@ -322,11 +323,32 @@ class Session:
             if goal is not True:
                 self.solver.add(goal)
             value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, safe_replay)
+            if value is None and self._searches_netlink():
+                value, ctx, note = self._walked_input(safe_replay, note)
         finally:
             self.solver.pop()
         if value is None:
             return UNKNOWN, None, None, note
         return SAT, value, ctx, None
+
+    def _searches_netlink(self) -> bool:
+        return any(a.startswith("netlink") for enc in self.encodings.values() for a in enc.approximations)
+
+    def _walked_input(self, replay, note):
+        """Where a model's netlink search result is one no packet gives
+        (the search is an unknown function in the formula): the question
+        again, with each search pinned to a walk of a few attributes (see
+        :mod:`~bpfcheck.symbolic.netlink`), whose models all replay.  Works
+        on the main solver, inside the caller's push."""
+        walks = netlink.bounded_walks(self.solver.assertions())
+        if not walks:
+            return None, None, note
+        self.solver.add(*walks)
+        self._limit(self.solver, self.timeout)
+        if self.solver.check() != z3.sat:
+            return None, None, note + " (nor does any whose netlink searches walk " \
+                                      f"{netlink.STEPS} attributes or fewer)"
+        return witness_mod.concrete_input(self.solver, self.inputs, self.solver.model(), replay)
 
     # --- concrete replay ------------------------------------------------------
     def small_input(self):

@@ -19,6 +19,7 @@ from .. import isa
 from ..context import AF_UNIX_LINEAR_MAX, FIELD_RANGES, Context
 from ..domains.z3dom import bv
 from ..semantics import RULE_NO_LINK_HEADER, RULE_OUT_OF_BOUNDS
+from . import netlink
 
 _NET_OFF = isa.signed32(isa.SKF_NET_OFF)
 _LL_OFF = isa.signed32(isa.SKF_LL_OFF)
@@ -200,6 +201,8 @@ class _SocketEnv:
         # an uninterpreted function, and let witness replay confirm.
         f = _netlink_function(nested)
         found = f(self.i.packet, self.i.length, bv(a), bv(x))
+        found = z3.If(netlink.plausible(found, self.i.packet, self.i.length, bv(a), bv(x), nested),
+                      found, z3.BitVecVal(0, 32))
         return z3.If(self.i.linear, found, z3.BitVecVal(0, 32))
 
 
