@@ -43,7 +43,6 @@ _FINDING_KINDS = {
 }
 
 
-
 @dataclass
 class Analysis:
     program: Program
@@ -160,7 +159,6 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
                               membership(session, as_term(enc.verdict), session.within_unrolling(True)))
     session.lift_budget()       # the budget was the analysis's: witness() asks afresh
     return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
-
 
 
 def _exit_witness(session: Session, pc: int, rule: str, cond, hint=None) -> Optional[Witness]:

@@ -19,9 +19,8 @@ from ..context import Context
 from ..domains.z3dom import limit_params, make_incremental_solver, make_solver, milliseconds
 from ..errors import ExecutionError, ResourceLimit
 from ..program import Program
-from ..symbolic import SymbolicInputs, encode
-from ..symbolic import netlink
-from ..symbolic.executor import RULE_LOOP_BOUND, Encoding
+from ..symbolic import SymbolicInputs, encode, netlink
+from ..symbolic.executor import NETLINK_APPROXIMATION, RULE_LOOP_BOUND, Encoding
 from ..vm import Machine
 from . import witness as witness_mod
 from .outcome import Witness
@@ -332,7 +331,7 @@ class Session:
         return SAT, value, ctx, None
 
     def _searches_netlink(self) -> bool:
-        return any(a.startswith("netlink") for enc in self.encodings.values() for a in enc.approximations)
+        return any(NETLINK_APPROXIMATION in enc.approximations for enc in self.encodings.values())
 
     def _walked_input(self, replay, note):
         """Where a model's netlink search result is one no packet gives
@@ -345,10 +344,13 @@ class Session:
             return None, None, note
         self.solver.add(*walks)
         self._limit(self.solver, self.timeout)
-        if self.solver.check() != z3.sat:
-            return None, None, note + " (nor does any whose netlink searches walk " \
-                                      f"{netlink.STEPS} attributes or fewer)"
-        return witness_mod.concrete_input(self.solver, self.inputs, self.solver.model(), replay)
+        result = self.solver.check()
+        if result == z3.sat:
+            return witness_mod.concrete_input(self.solver, self.inputs, self.solver.model(), replay)
+        walked = f"whose netlink searches walk {netlink.STEPS} attributes or fewer"
+        if result == z3.unsat:
+            return None, None, f"{note} (nor does any input {walked})"
+        return None, None, f"{note} (and none {walked} was found: {self._unknown_reason(self.solver)})"
 
     # --- concrete replay ------------------------------------------------------
     def small_input(self):

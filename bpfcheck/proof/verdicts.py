@@ -1,10 +1,11 @@
 """The verdict set of an analysis: every value a program can return.
 
-Verdicts are listed one question at a time while they are few; past
-that, the set is split into ranges at gaps the solver proves (a filter
-returning ``ret a`` can return millions of values, in a few ranges).
-When the solver cannot finish, the set is the values found plus the
-bounds the abstract run guarantees, marked inexact.
+Verdicts are listed one question at a time while they are few.  Past
+that (a filter returning ``ret a`` can return millions of values, in a
+few ranges), a program that reads only a few bytes is run on every input
+that matters (:mod:`.exhaustive`); any other is split into ranges at gaps
+the solver proves.  When the solver cannot finish, the set is the values
+found plus the bounds the abstract run guarantees, marked inexact.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ GAP_TIMEOUT = 2.0
 #: seconds a membership question on an inexact verdict set may take (when
 #: the analysis had no shorter limit)
 MEMBERSHIP_SECONDS = 5.0
+
 
 class VerdictSet:
     """Every value a program can return.
@@ -95,15 +97,13 @@ def _normalise(ranges):
     return out
 
 
-
 def as_term(verdict):
     return verdict if not isinstance(verdict, int) else z3.BitVecVal(verdict, 32)
 
 
-
 def verdict_set(session: Session, enc, returned=()) -> VerdictSet:
     """``returned``: verdicts already known to be returned by some input."""
-    verdict = enc.verdict if not isinstance(enc.verdict, int) else z3.BitVecVal(enc.verdict, 32)
+    verdict = as_term(enc.verdict)
     stay = session.within_unrolling(True)
     found: List[int] = sorted(returned)
     # Constant returns first: each is one cheap question.

@@ -214,8 +214,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         reach.setdefault(pc, False)
     approximations = []
     if target != "pcap" and any(insn[0] & 0xE7 == 0x20 and insn[3] in _NETLINK_OFFSETS for insn in program):
-        approximations.append("netlink attribute searches (ld [nla]/[nlan]) are modelled as "
-                              "unknown functions of the packet")
+        approximations.append(NETLINK_APPROXIMATION)
     return Encoding(program, target, inputs, verdict, definitions, reach, states, exits,
                     or_all(loop_exits), approximations, facts)
 
@@ -257,6 +256,8 @@ def _direct_load_end(insn, target: str) -> Optional[int]:
 
 
 _NETLINK_OFFSETS = (isa.SKF_AD_OFF + isa.SKF_AD_NLATTR, isa.SKF_AD_OFF + isa.SKF_AD_NLATTR_NEST)
+NETLINK_APPROXIMATION = ("netlink attribute searches (ld [nla]/[nlan]) are modelled as "
+                         "unknown functions of the packet")
 
 
 def boolish(c):
