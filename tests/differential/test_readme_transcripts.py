@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.oracle_marks import needs_kernel, needs_libpcap
+from oracle_marks import needs_kernel, needs_libpcap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOT_RUN = ("sample.pcap", "mine", "corpora", "pytest ", "bpfcheck fuzz ", "heads.pcap")
