@@ -27,6 +27,7 @@ from .conditions import InputValues, Summary, exact_z3, summarise, summary_z3
 from .explain import example_of, known_arches
 from .paths import TooManyPaths, product, walk
 from .policy import Policy, PolicySolver, abi_words, combine
+from .verdicts import minimise
 from ..proof.outcome import Witness
 
 X32_BIT = sc.X32_SYSCALL_BIT
@@ -141,6 +142,10 @@ class _Both:
     def run(self, data):
         return (self.old.run(data), self.new.run(data))
 
+    def differs(self, data) -> bool:
+        vo, vn = self.run(data)
+        return vo != vn
+
 
 def _unsummarised(ps, syscall, nr, audit, why) -> List[Change]:
     o, n = ps.verdicts["old"], ps.verdicts["new"]
@@ -159,10 +164,15 @@ def _complete(ps: PolicySolver, result: PolicyDiff, arch: str, audit: int, table
     o, n = ps.verdicts["old"], ps.verdicts["new"]
     listed = {c.nr for c in result.changes if c.nr is not None}
     in_table = z3.Or(*[nr == k for k in table])
-    classes = [("numbers not in the table", z3.Not(in_table))]
+    gaps = [k for k in range(4096) if k not in table]
+    classes = [("numbers not in the table", z3.Not(in_table), gaps,
+                lambda d: d.arch == audit and d.nr not in table)]
     if arch == "x86_64":
-        classes = [("x32 numbers (nr | 0x40000000)", z3.And(z3.Not(in_table), (nr & X32_BIT) != 0)),
-                   ("other numbers not in the table", z3.And(z3.Not(in_table), (nr & X32_BIT) == 0))]
+        x32 = [k | X32_BIT for k in range(1024) if k | X32_BIT not in table]
+        classes = [("x32 numbers (nr | 0x40000000)", z3.And(z3.Not(in_table), (nr & X32_BIT) != 0), x32,
+                    lambda d: d.arch == audit and d.nr & X32_BIT and d.nr not in table),
+                   ("other numbers not in the table", z3.And(z3.Not(in_table), (nr & X32_BIT) == 0), gaps,
+                    lambda d: d.arch == audit and not d.nr & X32_BIT and d.nr not in table)]
     # Calls of the table that the runs and walks missed (should be none).
     while True:
         solver = ps.fresh_solver()
@@ -173,26 +183,57 @@ def _complete(ps: PolicySolver, result: PolicyDiff, arch: str, audit: int, table
         listed.add(k)
         result.changes.extend(call_changes(ps, table[k], k, audit) or
                               _unsummarised(ps, table[k], k, audit, "missed by the first runs"))
-    for label, cond in classes:
+    for label, cond, nicer, accept in classes:
         hint = "diff with --arch x32" if label.startswith("x32") else None
-        _class_change(ps, result, label, [arch_var == audit, cond], hint)
-    for value, name in known_arches().items():
+        _class_changes(ps, result, label, [arch_var == audit, cond], nicer, accept, hint)
+    known = known_arches()
+    for value, name in known.items():
         if value != audit:
-            _class_change(ps, result, f"architecture {name} ({value:#x})", [arch_var == value],
-                          hint=f"diff with --arch {name}")
-    _class_change(ps, result, "any other arch value", [z3.And(*[arch_var != v for v in known_arches()])])
+            _class_changes(ps, result, f"architecture {name} ({value:#x})", [arch_var == value], range(512),
+                           lambda d, v=value: d.arch == v, hint=f"diff with --arch {name}")
+    _class_changes(ps, result, "any other arch value", [z3.And(*[arch_var != v for v in known])],
+                   range(512), lambda d: d.arch not in known)
 
 
-def _class_change(ps, result, label, assumptions, hint=None) -> None:
+#: verdict pairs listed per class of inputs (unknown numbers, another arch)
+CLASS_PAIRS = 8
+
+
+def _class_changes(ps, result, label, assumptions, nicer, accept, hint=None) -> None:
+    """Every pair of verdicts that changes on a class of inputs, in the
+    kernel's order of precedence, each with the example of the lowest
+    number in ``nicer`` (and zero arguments where they do not matter):
+    the same policies always read the same, whatever model z3 finds first."""
     o, n = ps.verdicts["old"], ps.verdicts["new"]
-    old, new = ps.policies["old"], ps.policies["new"]
+    both = _Both(ps.policies["old"], ps.policies["new"])
+    found: Dict[Tuple[int, int], SeccompData] = {}
     with ps.assuming(*assumptions):
-        status, data, _ = ps.find(o != n, lambda d: old.run(d) != new.run(d))
-    if data is None:
-        return
-    w = ps.witness(data, ["old", "new"])
+        while len(found) < CLASS_PAIRS:
+            others = [z3.Not(z3.And(o == a, n == b)) for a, b in found]
+            status, data, _ = ps.find(z3.And(o != n, *others),
+                                      lambda d: accept(d) and both.differs(d) and both.run(d) not in found)
+            if data is None:
+                break
+            pair = both.run(data)
+            found[pair] = _lowest_number(data, pair, both, accept, nicer)
     text = "for some inputs" + (f" ({hint})" if hint else "")
-    result.changes.append(Change(label, None, w.verdicts["old"], w.verdicts["new"], text, w))
+    for (vo, vn), data in sorted(found.items(), key=lambda item: (_precedence(item[0][0]),
+                                                                  _precedence(item[0][1]))):
+        result.changes.append(Change(label, None, vo, vn, text, ps.witness(data, ["old", "new"])))
+
+
+def _precedence(verdict: int) -> tuple:
+    return actions.signed_action(verdict), verdict
+
+
+def _lowest_number(data: SeccompData, pair, both, accept, nicer) -> SeccompData:
+    def holds(d):
+        return accept(d) and both.run(d) == pair
+    for nr in nicer:
+        candidate = SeccompData(nr, data.arch, data.instruction_pointer, data.args)
+        if holds(candidate):
+            return minimise(candidate, holds)
+    return minimise(data, holds)
 
 
 def _prove_changes(ps: PolicySolver, result: PolicyDiff, audit: int) -> None:
