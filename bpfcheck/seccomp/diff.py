@@ -227,12 +227,17 @@ def _precedence(verdict: int) -> tuple:
 
 
 def _lowest_number(data: SeccompData, pair, both, accept, nicer) -> SeccompData:
+    """The lowest number in ``nicer`` that shows ``pair`` with all
+    arguments 0 — else with the arguments of ``data`` (the model's, when
+    the change needs some) — else ``data``; arguments zeroed where they
+    do not matter."""
     def holds(d):
         return accept(d) and both.run(d) == pair
-    for nr in nicer:
-        candidate = SeccompData(nr, data.arch, data.instruction_pointer, data.args)
-        if holds(candidate):
-            return minimise(candidate, holds)
+    for args in ((0,) * 6, data.args):
+        for nr in nicer:
+            candidate = SeccompData(nr, data.arch, 0, args)
+            if holds(candidate):
+                return minimise(candidate, holds)
     return minimise(data, holds)
 
 
