@@ -27,7 +27,7 @@ from .conditions import InputValues, Summary, exact_z3, summarise, summary_z3
 from .explain import example_of, known_arches
 from .paths import TooManyPaths, product, walk
 from .policy import Policy, PolicySolver, abi_words, combine
-from .verdicts import minimise
+from .verdicts import lowest_example
 from ..proof.outcome import Witness
 
 X32_BIT = sc.X32_SYSCALL_BIT
@@ -215,7 +215,7 @@ def _class_changes(ps, result, label, assumptions, nicer, accept, hint=None) -> 
             if data is None:
                 break
             pair = both.run(data)
-            found[pair] = _lowest_number(data, pair, both, accept, nicer)
+            found[pair] = lowest_example(data, pair, both, accept, nicer)
     text = "for some inputs" + (f" ({hint})" if hint else "")
     for (vo, vn), data in sorted(found.items(), key=lambda item: (_precedence(item[0][0]),
                                                                   _precedence(item[0][1]))):
@@ -224,21 +224,6 @@ def _class_changes(ps, result, label, assumptions, nicer, accept, hint=None) -> 
 
 def _precedence(verdict: int) -> tuple:
     return actions.signed_action(verdict), verdict
-
-
-def _lowest_number(data: SeccompData, pair, both, accept, nicer) -> SeccompData:
-    """The lowest number in ``nicer`` that shows ``pair`` with all
-    arguments 0 — else with the arguments of ``data`` (the model's, when
-    the change needs some) — else ``data``; arguments zeroed where they
-    do not matter."""
-    def holds(d):
-        return accept(d) and both.run(d) == pair
-    for args in ((0,) * 6, data.args):
-        for nr in nicer:
-            candidate = SeccompData(nr, data.arch, 0, args)
-            if holds(candidate):
-                return minimise(candidate, holds)
-    return minimise(data, holds)
 
 
 def _prove_changes(ps: PolicySolver, result: PolicyDiff, audit: int) -> None:

@@ -113,7 +113,7 @@ def explanation_html(e: Explanation) -> str:
     """A self-contained ``<section>`` with the explanation table."""
     data = explanation_table(e)
     esc = html.escape
-    out = [f'<section class="bpfcheck-seccomp-explain">',
+    out = ['<section class="bpfcheck-seccomp-explain">',
            f"<h3>{esc(data['title'])}{' — ' + esc(data['source']) if data['source'] else ''}</h3>",
            f"<p>AUDIT_ARCH {e.audit_arch:#x}; {esc(e.policy.describe())}; "
            f"{'every answer proved' if e.proved else 'some answers not proved'}</p>",

@@ -33,9 +33,8 @@ def possible_verdicts(ps: PolicySolver, name: str, assumptions=(), limit: int = 
     """Enumerate the verdicts of policy ``name`` with blocking: ask for a
     verdict not seen yet until the solver says there is none.  ``first``
     is a known input (its verdict is taken without asking); ``accept``
-    checks that an example satisfies ``assumptions`` concretely; the
-    first of the ``nicer`` numbers that keeps the example's verdict and
-    passes ``accept`` replaces its nr (readable examples)."""
+    checks that an example satisfies ``assumptions`` concretely; each
+    example is the :func:`lowest_example` among the ``nicer`` numbers."""
     term = ps.verdicts[name]
     policy = ps.policies[name]
     found: List[int] = []
@@ -54,7 +53,7 @@ def possible_verdicts(ps: PolicySolver, name: str, assumptions=(), limit: int = 
                 return _strongest_first(found, examples, False, note or ps.session.last_reason)
             verdict = policy.run(data)
             found.append(verdict)
-            examples.append(_nicer(data, verdict, policy, accept, nicer))
+            examples.append(lowest_example(data, verdict, policy, accept, nicer))
             if len(found) >= limit:
                 complete = ps.check(z3.And(*[term != v for v in found]))[0] == UNSAT
                 return _strongest_first(found, examples, complete,
@@ -69,14 +68,21 @@ def _strongest_first(found: List[int], examples: List[SeccompData], complete: bo
     return Possible([v for v, _ in pairs], [e for _, e in pairs], complete, reason)
 
 
-def _nicer(data: SeccompData, verdict: int, policy, accept, nicer: Sequence[int]) -> SeccompData:
-    for nr in nicer:
-        if nr >= data.nr:
-            break
-        candidate = SeccompData(nr, data.arch, data.instruction_pointer, data.args)
-        if accept(candidate) and policy.run(candidate) == verdict:
-            return minimise(candidate, lambda d: accept(d) and policy.run(d) == verdict)
-    return data
+def lowest_example(data: SeccompData, verdict, policy, accept, nicer: Sequence[int]) -> SeccompData:
+    """The example of ``verdict`` (``policy.run``'s answer, whatever its
+    type) to show instead of the model's ``data``: the lowest number in
+    ``nicer`` that passes ``accept`` and gets ``verdict`` with all
+    arguments 0, else with the arguments of ``data`` (when it takes some),
+    else ``data``; arguments zeroed where they do not matter.  Examples
+    then depend on the policy, not on which model z3 found first."""
+    def holds(d):
+        return accept(d) and policy.run(d) == verdict
+    for args in ((0,) * 6, data.args):
+        for nr in nicer:
+            candidate = SeccompData(nr, data.arch, 0, args)
+            if holds(candidate):
+                return minimise(candidate, holds)
+    return minimise(data, holds)
 
 
 def minimise(data: SeccompData, holds: Callable[[SeccompData], bool]) -> SeccompData:
