@@ -46,6 +46,10 @@ MIN_PATIENCE = 0.2
 #: seconds past its time limit the solver racing the incremental one is
 #: waited for (z3 usually stops within milliseconds of its limit)
 RIVAL_SLACK = 0.1
+#: programs (instructions, all of a session's together) up to which each
+#: witness gets the lexicographically least bytes the solver allows: the
+#: same answer whichever model z3 finds first (see witness.least_bytes)
+LEAST_BYTES_PROGRAMS = 128
 
 
 class Session:
@@ -309,7 +313,8 @@ class Session:
                     minimiser.add(goal)
                 with out_of_memory_is_unknown(self):
                     value, ctx, note = witness_mod.minimise_packet(minimiser, self.inputs, hint[0],
-                                                                   hint[1] or Context(), safe_replay)
+                                                                   hint[1] or Context(), safe_replay,
+                                                                   least=self._small())
                     return SAT, value, ctx, None
             finally:
                 minimiser.pop()
@@ -321,7 +326,8 @@ class Session:
         try:
             if goal is not True:
                 self.solver.add(goal)
-            value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, safe_replay)
+            value, ctx, note = witness_mod.concrete_input(self.solver, self.inputs, model, safe_replay,
+                                                          self._small())
             if value is None and self._searches_netlink():
                 value, ctx, note = self._walked_input(safe_replay, note)
         finally:
@@ -329,6 +335,11 @@ class Session:
         if value is None:
             return UNKNOWN, None, None, note
         return SAT, value, ctx, None
+
+    def _small(self) -> bool:
+        """Whether witnesses get their least bytes (:func:`witness.least_bytes`):
+        a question per bit of each byte that matters, cheap on small programs."""
+        return sum(len(m.program) for m in self.machines.values()) <= LEAST_BYTES_PROGRAMS
 
     def _searches_netlink(self) -> bool:
         return any(NETLINK_APPROXIMATION in enc.approximations for enc in self.encodings.values())
@@ -346,7 +357,8 @@ class Session:
         self._limit(self.solver, self.timeout)
         result = self.solver.check()
         if result == z3.sat:
-            return witness_mod.concrete_input(self.solver, self.inputs, self.solver.model(), replay)
+            return witness_mod.concrete_input(self.solver, self.inputs, self.solver.model(), replay,
+                                              self._small())
         walked = f"whose netlink searches walk {netlink.STEPS} attributes or fewer"
         if result == z3.unsat:
             return None, None, f"{note} (nor does any input {walked})"

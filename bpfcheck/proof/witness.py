@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional, Tuple
 import z3
 
 from ..context import Context, SeccompData
-from ..symbolic.inputs import SymbolicInputs, context_from_model
+from ..symbolic.inputs import SymbolicInputs, context_constraints, context_from_model
 
 #: witnesses are built as real byte strings; beyond this they are not useful
 MAX_WITNESS_BYTES = 1 << 20
@@ -23,6 +23,8 @@ MAX_WITNESS_BYTES = 1 << 20
 PREFERRED_MAX = 65507
 #: greedy byte zeroing is quadratic-ish; skip it for long packets
 GREEDY_LIMIT = 4096
+#: witnesses up to this long get the least bytes the solver allows (see least_bytes)
+LEAST_BYTES_LIMIT = 128
 
 Check = Callable[[object, Optional[Context]], bool]
 
@@ -99,7 +101,7 @@ def shortest_length(solver: z3.Solver, inputs: SymbolicInputs, model):
     return model
 
 
-def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Check):
+def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Check, least: bool = False):
     """The smallest readable input the model allows that passes ``check``.
 
     Returns ``(input, context, note)``; ``input`` is None when no concrete
@@ -125,11 +127,11 @@ def concrete_input(solver: z3.Solver, inputs: SymbolicInputs, model, check: Chec
             break
     else:
         return None, None, "the solver's input does not replay on the reference VM"
-    return minimise_packet(solver, inputs, packet, ctx, check, model)
+    return minimise_packet(solver, inputs, packet, ctx, check, model, least)
 
 
 def minimise_packet(solver: z3.Solver, inputs: SymbolicInputs, packet: bytes, ctx: Context,
-                    check: Check, model=None):
+                    check: Check, model=None, least: bool = False):
     """The smallest readable packet input, starting from one that passes
     ``check`` (from a model, or found by concrete exploration): returns
     ``(packet, context, None)``.  ``solver`` holds the goal."""
@@ -151,7 +153,73 @@ def minimise_packet(solver: z3.Solver, inputs: SymbolicInputs, packet: bytes, ct
         if check(shorter, ctx):
             packet = shorter
     packet, ctx = _shrink_packet(packet, ctx, check, inputs.fixed)
+    if least:
+        packet = least_bytes(solver, inputs, packet, ctx, check)
     return packet, ctx, None
+
+
+def least_bytes(solver: z3.Solver, inputs: SymbolicInputs, packet: bytes, ctx: Context,
+                check: Check) -> bytes:
+    """The lexicographically least packet of this length and metadata
+    that ``solver`` allows and ``check`` passes: from the first byte on,
+    each the least value any such witness has there, given the bytes
+    before it.  Two models of the same goal then give the same witness —
+    which one z3 finds first depends even on memory addresses (``tcp port
+    80`` has a minimal witness with either port set).  One question shows
+    a byte can be no lower, a binary search finds how low it goes; each
+    candidate is replayed, and a question the solver cannot answer leaves
+    the byte as it is.  ``solver`` holds the goal."""
+    if not packet or len(packet) > LEAST_BYTES_LIMIT:
+        return packet
+    solver.push()
+    try:
+        solver.add(*context_constraints(inputs, ctx, len(packet)))
+        for i in range(len(packet)):
+            if packet[i]:
+                lower = _least_value(solver, inputs.byte(i), packet[i])
+                for zero in (True, False) if lower is not None else ():
+                    # (bytes the model leaves to the array's default value
+                    # may matter: then they are taken as the model has them)
+                    candidate = packet_from_model(lower, inputs, len(packet), zero_untouched=zero)
+                    if candidate[:i] == packet[:i] and check(candidate, ctx):
+                        packet = _zero_after(candidate, i, ctx, check)
+                        break
+            solver.add(inputs.byte(i) == packet[i])
+    finally:
+        solver.pop()
+    return packet
+
+
+def _least_value(solver: z3.Solver, byte, current: int):
+    """A model in which ``byte`` has the least value it can below
+    ``current``; None when it cannot be lower (or the solver cannot tell)."""
+    best, lo, hi = None, 0, current - 1
+    while lo <= hi:
+        solver.push()
+        solver.add(z3.ULE(byte, hi if best is None else (lo + hi) // 2))
+        result = solver.check()
+        model = solver.model() if result == z3.sat else None
+        solver.pop()
+        if result == z3.unknown:
+            break
+        if model is None:
+            if best is None:
+                return None
+            lo = (lo + hi) // 2 + 1
+        else:
+            best = model
+            hi = model.eval(byte, model_completion=True).as_long() - 1
+    return best
+
+
+def _zero_after(packet: bytes, i: int, ctx: Context, check: Check) -> bytes:
+    data = bytearray(packet)
+    for j in range(i + 1, len(data)):
+        if data[j]:
+            kept, data[j] = data[j], 0
+            if not check(bytes(data), ctx):
+                data[j] = kept
+    return bytes(data)
 
 
 def _truncate(packet: bytes, ctx: Context, check: Check) -> bytes:

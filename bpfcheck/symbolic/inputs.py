@@ -270,3 +270,17 @@ def context_from_model(inputs: SymbolicInputs, model) -> Context:
                    linear=None if linear == (length <= AF_UNIX_LINEAR_MAX) else linear,
                    link_header=value(inputs.link_header) if has_ll else None,
                    network_header=value(inputs.network_header), **fields)
+
+
+def context_constraints(inputs: SymbolicInputs, ctx: Context, length: int) -> list:
+    """Constraints pinning the metadata to ``ctx`` for a packet of
+    ``length`` bytes (the inverse of :func:`context_from_model`)."""
+    out = [inputs.length == length, inputs.has_device == bool(ctx.has_device),
+           inputs.wirelen == (length if ctx.len is None else ctx.len),
+           inputs.linear == ctx.is_linear(length),
+           inputs.has_link_header == (ctx.link_header is not None),
+           inputs.network_header == ctx.network_header]
+    if ctx.link_header is not None:
+        out.append(inputs.link_header == ctx.link_header)
+    out += [var == int(getattr(ctx, name)) for name, var in inputs.fields.items()]
+    return out
