@@ -63,43 +63,36 @@ def load_extents(program: Program, target: str) -> Optional[Dict[int, Extent]]:
     return extents
 
 
-def compared_only(program: Program) -> Dict[int, Set[int]]:
+def compared_only(program: Program, target: str) -> Dict[int, Set[int]]:
     """pc of each ``ld [k]`` whose value is only ever compared with
     constants (``jeq``, ``jgt``, ``jge`` with ``#k``) before it is
     replaced -> those constants.  Such a field matters only through which
-    side of each constant it lies on.  A forward pass: A may hold the
-    value of any load that reaches here untouched; any other use (in
-    arithmetic, a store, ``tax``, ``jset``, a comparison with X, ``ret
-    a``) rules the load out."""
-    holds: List[Set[int]] = [set() for _ in range(len(program) + 1)]
+    side of each constant it lies on.  A forward pass over what each
+    instruction reads and writes (the semantics table's, through
+    :func:`~bpfcheck.fast.codegen.survey`): A may hold the value of any
+    load that reaches here untouched; any other read of A (arithmetic, a
+    store, ``tax``, ``jset``, a comparison with X, ``ret a``) rules the
+    load out."""
+    from ..fast.codegen import survey
+    facts = survey(program, target)
+    holds: List[Set[int]] = [set() for _ in range(len(program))]
     used: Set[int] = set()
     constants: Dict[int, Set[int]] = {}
-    for pc, (code, jt, jf, k) in enumerate(program):
+    for pc, (code, _, _, k) in enumerate(program):
         a = holds[pc]
-        cls, after, successors = isa.bpf_class(code), a, [pc + 1]
-        if cls == isa.LD:
-            after = {pc} if isa.bpf_mode(code) == isa.ABS else set()
-        elif cls == isa.ALU or cls == isa.ST or code == isa.MISC | isa.TAX or code == isa.RET | isa.RET_A:
+        compared = isa.bpf_class(code) == isa.JMP and isa.bpf_src(code) == isa.K and \
+            isa.bpf_op(code) in (isa.JEQ, isa.JGT, isa.JGE)
+        if compared:
+            for load in a:
+                constants.setdefault(load, set()).add(k)
+        elif "a" in facts.uses[pc]:
             used |= a
-            after = set()
-        elif code == isa.MISC | isa.TXA:
-            after = set()
-        elif cls == isa.JMP:
-            op = isa.bpf_op(code)
-            if op == isa.JA:
-                successors = [pc + 1 + isa.signed32(k)]
-            else:
-                successors = [pc + 1 + jt, pc + 1 + jf]
-                if op == isa.JSET or isa.bpf_src(code) == isa.X:
-                    used |= a
-                else:
-                    for load in a:
-                        constants.setdefault(load, set()).add(k)
-        if cls == isa.RET:
-            continue
-        for nxt in successors:
-            if pc < nxt <= len(program):
-                holds[nxt] = holds[nxt] | after
+        if "a" in facts.defs[pc]:
+            is_load = isa.bpf_class(code) == isa.LD and isa.bpf_mode(code) == isa.ABS
+            a = {pc} if is_load else set()
+        for nxt in facts.successors[pc]:
+            if nxt > pc:
+                holds[nxt] = holds[nxt] | a
     return {pc: constants.get(pc, set()) for pc, (code, _, _, _) in enumerate(program)
             if isa.bpf_class(code) == isa.LD and isa.bpf_mode(code) == isa.ABS and pc not in used}
 
@@ -121,7 +114,7 @@ def exact_verdicts(program: Sequence, target: str) -> Optional[Set[int]]:
     extents = load_extents(program, target)
     if extents is None:
         return None
-    compared = compared_only(program)
+    compared = compared_only(program, target)
     by_extent: Dict[Extent, List[int]] = {}
     for pc, extent in extents.items():
         by_extent.setdefault(extent, []).append(pc)

@@ -111,7 +111,7 @@ def test_ranges_after_arithmetic_are_exactly_what_some_input_returns(program, ta
 @SETTINGS
 @given(a_compared_byte_then_arithmetic(), st.sampled_from(["socket", "pcap"]))
 def test_a_byte_compared_only_with_constants_needs_only_its_class_representatives(program, target):
-    assert 0 in compared_only(program) and exact_verdicts(program, target) is not None
+    assert 0 in compared_only(program, target) and exact_verdicts(program, target) is not None
     assert _check(program, target).exact
 
 
