@@ -16,7 +16,9 @@ load fits (``k + size <= len``).  So two packets that agree on the bytes
 those loads read, with lengths between the same two consecutive load
 ends, run alike: one packet per length class — each load end ``k +
 size``, and 0 — carrying every combination of the bytes that fit, is
-every behaviour the program has.
+every behaviour the program has.  A field the program only ever compares
+with constants needs, instead of every value, one of each class the
+comparisons cannot tell apart (:func:`compared_only`).
 """
 
 from __future__ import annotations
