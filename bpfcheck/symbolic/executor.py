@@ -127,7 +127,10 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
         iteration, pc = node
         conds = [e[0] for e in edges]
         reach = or_all(conds)
-        if reach is False:
+        if reach is False or (facts is not None and pc not in facts.reachable):
+            # The abstract run proved no input gets here (a guard before it
+            # always fires, say, where the condition is not syntactically
+            # false): nothing to encode, and no facts to encode it with.
             continue
         if len(edges) > 1 and not isinstance(reach, bool):
             reach = name(reach, lambda: z3.Bool(f"{tag}_r{pc}_{iteration}"))

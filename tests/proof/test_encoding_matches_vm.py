@@ -15,7 +15,7 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpfcheck import Context, Machine, SeccompData
+from bpfcheck import Context, Machine, Program, SeccompData
 from bpfcheck.context import FIELD_RANGES
 from bpfcheck.proof.session import Session
 from bpfcheck.strategies import programs
@@ -225,3 +225,28 @@ def test_every_opcode_with_symbolic_operands_on_every_edge():
                     _check_pinned(session, enc, machine, program, target, value, ctx)
                     checked += 1
     assert checked > 300
+
+
+# Found by a long random soundness run: `mod x` at 31 always sees X == 0
+# (the abstract run knows it, the formula only implies it), so the jump
+# at 32 is never reached — and the encoder used to look up the abstract
+# run's facts for it and crash.
+AFTER_A_GUARD_THAT_ALWAYS_FIRES = Program(
+    [(0x20, 0, 0, 0), (0x1D, 4, 0, 0), (0x0C, 0, 0, 0), (0x16, 0, 0, 0), (0x0C, 0, 0, 0), (0x16, 0, 0, 0),
+     (0x00, 0, 0, 0), (0x05, 0, 0, 0xA), (0x0C, 0, 0, 0), (0x16, 0, 0, 0), (0x20, 0, 0, 0), (0x0C, 0, 0, 0),
+     (0x16, 0, 0, 0), (0x0C, 0, 0, 0), (0x16, 0, 0, 0), (0x20, 0, 0, 0), (0x0C, 0, 0, 0), (0x16, 0, 0, 0),
+     (0x0C, 0, 0, 0), (0x20, 0, 0, 0), (0x0C, 0, 0, 0), (0x05, 0, 0, 0x4), (0x0C, 0, 0, 0), (0x16, 0, 0, 0),
+     (0x0C, 0, 0, 0), (0x16, 0, 0, 0), (0x07, 0, 0, 0), (0x0C, 0, 0, 0), (0x0C, 0, 0, 0), (0x0C, 0, 0, 0),
+     (0x07, 0, 0, 0), (0x9C, 0, 0, 0), (0x1D, 0, 0, 0), (0x06, 0, 0, 0)])
+
+
+def test_an_instruction_only_a_firing_guard_leads_to_is_dead_not_a_crash():
+    from bpfcheck import analyze, prove
+    result = analyze(AFTER_A_GUARD_THAT_ALWAYS_FIRES)
+    assert {32, 33} <= set(result.dead) and not result.unknown
+    machine = Machine(AFTER_A_GUARD_THAT_ALWAYS_FIRES, "socket")
+    for n in range(0, 40, 3):
+        for fill in (0, 1, 0xFF):
+            assert 32 not in machine.trace(bytes([fill]) * n, Context()).path
+    outcome = prove(AFTER_A_GUARD_THAT_ALWAYS_FIRES, "verdict <= 0")
+    assert outcome.status == "refuted" and outcome.witness.verdicts["program"] > 0
