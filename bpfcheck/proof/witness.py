@@ -182,7 +182,7 @@ def least_bytes(solver: z3.Solver, inputs: SymbolicInputs, packet: bytes, ctx: C
                     # may matter: then they are taken as the model has them)
                     candidate = packet_from_model(lower, inputs, len(packet), zero_untouched=zero)
                     if candidate[:i] == packet[:i] and check(candidate, ctx):
-                        packet = _zero_after(candidate, i, ctx, check)
+                        packet = _zero_from(candidate, i + 1, ctx, check)
                         break
             solver.add(inputs.byte(i) == packet[i])
     finally:
@@ -195,8 +195,9 @@ def _least_value(solver: z3.Solver, byte, current: int):
     ``current``; None when it cannot be lower (or the solver cannot tell)."""
     best, lo, hi = None, 0, current - 1
     while lo <= hi:
+        bound = hi if best is None else (lo + hi) // 2     # first: can it be lower at all?
         solver.push()
-        solver.add(z3.ULE(byte, hi if best is None else (lo + hi) // 2))
+        solver.add(z3.ULE(byte, bound))
         result = solver.check()
         model = solver.model() if result == z3.sat else None
         solver.pop()
@@ -205,16 +206,17 @@ def _least_value(solver: z3.Solver, byte, current: int):
         if model is None:
             if best is None:
                 return None
-            lo = (lo + hi) // 2 + 1
+            lo = bound + 1
         else:
             best = model
             hi = model.eval(byte, model_completion=True).as_long() - 1
     return best
 
 
-def _zero_after(packet: bytes, i: int, ctx: Context, check: Check) -> bytes:
+def _zero_from(packet: bytes, start: int, ctx: Context, check: Check) -> bytes:
+    """Each byte from ``start`` on set to 0 where ``check`` still passes."""
     data = bytearray(packet)
-    for j in range(i + 1, len(data)):
+    for j in range(start, len(data)):
         if data[j]:
             kept, data[j] = data[j], 0
             if not check(bytes(data), ctx):
@@ -257,13 +259,7 @@ def _shrink_packet(packet: bytes, ctx: Context, check: Check, fixed) -> Tuple[by
         if candidate is not None and check(packet, candidate):
             ctx = candidate
     if len(packet) <= GREEDY_LIMIT:
-        data = bytearray(packet)
-        for i, byte in enumerate(packet):
-            if byte:
-                data[i] = 0
-                if not check(bytes(data), ctx):
-                    data[i] = byte
-        packet = bytes(data)
+        packet = _zero_from(packet, 0, ctx, check)
     return packet, ctx
 
 
