@@ -48,6 +48,7 @@ class _SlowCore:
         self.ctx = _Interruptible()
         self.timeouts = []
         self.checks = 0
+        self.racing = threading.Event()     # set once its racing search has begun
 
     def set(self, timeout):
         self.timeouts.append(timeout)
@@ -58,6 +59,7 @@ class _SlowCore:
     def check(self, *assumptions):
         self.checks += 1
         if self.checks > 1:             # the head start gives up at once; the race waits
+            self.racing.set()
             self.ctx.interrupted.wait(60)
         return z3.unknown
 
@@ -73,11 +75,36 @@ def test_the_rivals_answer_wins_and_interrupts_the_incremental_search(monkeypatc
     session = Session("socket", timeout=30)
     enc = session.add_program("program", _program())
     monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
+    search = Rival._search
+
+    def search_once_the_core_races(self):  # the order this test is about, every time
+        core.racing.wait(60)
+        search(self)
+    monkeypatch.setattr(Rival, "_search", search_once_the_core_races)
     monkeypatch.setattr(Session, "check", lambda self, goal: pytest.fail("the main solver was asked"))
     status, model = session.check_incrementally(enc.reach[3])
     assert status == "sat" and core.ctx.interrupted.is_set()
     assert core.checks == 2 and core.timeouts[-1] == 30_000    # the race: the question's whole time
     # The model is in the main context and describes an input that gets there.
+    packet, ctx = session.concrete(model, cut=64)
+    assert 3 in Machine(_program()).trace(packet, ctx).path
+
+
+@needs_two_cores
+def test_a_rival_that_answers_before_the_race_begins_spares_the_incremental_search(monkeypatch):
+    core = _SlowCore()
+    session = Session("socket", timeout=30)
+    enc = session.add_program("program", _program())
+    monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
+    monkeypatch.setattr(Session, "check", lambda self, goal: pytest.fail("the main solver was asked"))
+    start = Rival.start
+
+    def start_and_finish(self, *args):     # the rival's answer is in before the core races
+        start(self, *args)
+        self._thread.join(60)
+    monkeypatch.setattr(Rival, "start", start_and_finish)
+    status, model = session.check_incrementally(enc.reach[3])
+    assert status == "sat" and core.checks == 1 and not core.ctx.interrupted.is_set()
     packet, ctx = session.concrete(model, cut=64)
     assert 3 in Machine(_program()).trace(packet, ctx).path
 
