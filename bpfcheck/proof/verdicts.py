@@ -10,6 +10,7 @@ found plus the bounds the abstract run guarantees, marked inexact.
 
 from __future__ import annotations
 
+import time
 from typing import List, Optional
 
 import z3
@@ -24,6 +25,13 @@ ENUMERATION_LIMIT = 128
 #: quantified gap questions asked while splitting ranges, and their time limit
 GAP_QUESTIONS = 12
 GAP_TIMEOUT = 2.0
+#: seconds one question splitting the ranges may take, and all of them
+#: together, when the analysis has no shorter limit.  Each refines an
+#: answer that is already sound (the range, marked inexact), and over
+#: nonlinear arithmetic (``mul x`` then ``div x``) a bound can take the
+#: solver hours.
+RANGE_QUESTION_SECONDS = 5.0
+RANGES_SECONDS = 60.0
 #: seconds a membership question on an inexact verdict set may take (when
 #: the analysis had no shorter limit)
 MEMBERSHIP_SECONDS = 5.0
@@ -163,6 +171,7 @@ def membership(session, verdict, stay):
 def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
     """Exact ranges when there are too many values to list: cover
     [min, max] recursively, splitting at each gap the solver finds."""
+    ask = _limited_asker(session, time.monotonic() + RANGES_SECONDS)
     exact = True
     reasons = []
     out = []
@@ -171,29 +180,28 @@ def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
     while stack:
         lo, hi = stack.pop()
         budget -= 1
-        inside = _and(stay, z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi)))
-        status, model = session.check_incrementally(inside)
+        status, model = ask(_and(stay, z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi))))
         if status == UNSAT:
             continue
         if status == UNKNOWN or budget <= 0:
             out.append((lo, hi))
             exact = False
-            reasons.append(session.last_reason or "too many gaps to list")
+            reasons.append(session.last_reason if status == UNKNOWN else "too many gaps to list")
             continue
         seen = [v for v in known if lo <= v <= hi] + [model.eval(verdict, model_completion=True).as_long()]
-        m = _extreme(session, verdict, stay, lo, hi, min(seen), lowest=True)
-        big_m = _extreme(session, verdict, stay, lo, hi, max(seen), lowest=False)
+        m = _extreme(ask, verdict, stay, lo, hi, min(seen), lowest=True)
+        big_m = m if m is None else _extreme(ask, verdict, stay, lo, hi, max(seen), lowest=False)
         if m is None or big_m is None:
             out.append((lo, hi))
             exact = False
-            reasons.append(session.last_reason or "bounds unknown")
+            reasons.append(f"could not find the bounds: {session.last_reason}")
             continue
         if big_m - m < 64:
-            values = _enumerate_between(session, verdict, stay, m, big_m)
+            values = _enumerate_between(ask, verdict, stay, m, big_m)
             if values is None:
                 out.append((m, big_m))
                 exact = False
-                reasons.append(session.last_reason or "enumeration unknown")
+                reasons.append(f"could not list the values: {session.last_reason}")
             else:
                 out.extend((v, v) for v in values)
             continue
@@ -211,7 +219,21 @@ def _ranges(session: Session, verdict, stay, known: List[int]) -> VerdictSet:
     return VerdictSet(out, exact, reason, None if exact else membership(session, verdict, stay))
 
 
-def _extreme(session, verdict, stay, lo, hi, best: int, lowest: bool) -> Optional[int]:
+def _limited_asker(session: Session, deadline: float):
+    """``check_incrementally`` for the questions splitting the ranges:
+    each within RANGE_QUESTION_SECONDS (or the session's shorter limit),
+    and none past ``deadline``."""
+    def ask(goal):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            session.last_reason = f"the verdict ranges took their {RANGES_SECONDS:g} s"
+            return UNKNOWN, None
+        with session.at_most(min(RANGE_QUESTION_SECONDS, left)):
+            return session.check_incrementally(goal)
+    return ask
+
+
+def _extreme(ask, verdict, stay, lo, hi, best: int, lowest: bool) -> Optional[int]:
     """The smallest (or largest) verdict in [lo, hi], given ``best``, one
     that is returned; None when the solver cannot tell.  A binary search in
     which each "yes" moves the bound to the verdict its input returns (often
@@ -230,7 +252,7 @@ def _extreme(session, verdict, stay, lo, hi, best: int, lowest: bool) -> Optiona
             mid = lo + 1 if first else (lo + hi + 2) // 2
             bound = z3.And(z3.UGE(verdict, mid), z3.ULE(verdict, hi))
         first = False
-        status, model = session.check_incrementally(_and(stay, bound))
+        status, model = ask(_and(stay, bound))
         if status == UNKNOWN:
             return None
         if status == SAT:
@@ -246,11 +268,11 @@ def _extreme(session, verdict, stay, lo, hi, best: int, lowest: bool) -> Optiona
     return lo
 
 
-def _enumerate_between(session, verdict, stay, lo, hi) -> Optional[List[int]]:
+def _enumerate_between(ask, verdict, stay, lo, hi) -> Optional[List[int]]:
     values = []
     while True:
         cond = z3.And(z3.UGE(verdict, lo), z3.ULE(verdict, hi), *[verdict != v for v in values])
-        status, model = session.check_incrementally(_and(stay, cond))
+        status, model = ask(_and(stay, cond))
         if status == UNSAT:
             return sorted(values)
         if status == UNKNOWN:

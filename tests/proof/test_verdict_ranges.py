@@ -12,6 +12,9 @@ that compare byte 0 only with constants let it try three values of that
 byte instead of 256, and libpcap checks all 256.
 """
 
+import random
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 from bpfcheck import Program, analyze
 from bpfcheck.oracles import libpcap
 from bpfcheck.proof.exhaustive import compared_only, exact_verdicts
+from bpfcheck.proof import verdicts as verdicts_module
 from bpfcheck.proof.verdicts import VerdictSet
 
 pytestmark = pytest.mark.skipif(not libpcap.available(), reason="libpcap (libpcap0.8) is not installed")
@@ -129,3 +133,44 @@ def test_programs_reading_a_computed_offset_or_the_length_are_left_to_the_solver
     assert exact_verdicts(Program([(0x20, 0, 0, 0xFFFFF000), RET_A]), "socket") is None   # ld proto
     assert exact_verdicts(Program([(0x20, 0, 0, 0), RET_A]), "seccomp") is None
     assert exact_verdicts(Program([(0x20, 0, 0, 0), RET_A]), "socket") is None      # four whole bytes
+
+
+# ld [3]; ld [x + 1]; tax; tax; mul x; tax; mul x; div x; add #65088; ret a —
+# the shape of a program a random campaign left running for 13 minutes:
+# the largest verdict of a range, over x*x*x / x, is nonlinear arithmetic
+# the solver may never finish.
+NONLINEAR = Program([(0x20, 0, 0, 3), (0x40, 0, 0, 1), (0x07, 0, 0, 0), (0x07, 0, 0, 0), (0x2C, 0, 0, 0),
+                     (0x07, 0, 0, 0), (0x2C, 0, 0, 0), (0x3C, 0, 0, 0), (0x04, 0, 0, 65088), RET_A])
+
+
+def _analyze_within(seconds, program, target):
+    """analyze() on a worker thread: a test of a limit must fail, not hang,
+    when the limit is not kept."""
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(analyze(program, target)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert answer, f"the analysis took more than {seconds} s"
+    return answer[0]
+
+
+def _contains_what_libpcap_returns(claimed, program):
+    rng = random.Random(3)
+    packets = [bytes(rng.randrange(256) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    for verdict in libpcap.bpf_filter_many(program, packets):
+        assert any(lo <= verdict <= hi for lo, hi in claimed.ranges), (verdict, claimed)
+
+
+def test_ranges_that_need_nonlinear_arithmetic_end_inexact_within_their_limits(monkeypatch):
+    monkeypatch.setattr(verdicts_module, "RANGE_QUESTION_SECONDS", 1.0)
+    claimed = _analyze_within(120, NONLINEAR, "pcap").verdicts
+    assert not claimed.exact and "ran out of time (1 s)" in claimed.reason
+    _contains_what_libpcap_returns(claimed, NONLINEAR)
+
+
+def test_the_range_phase_as_a_whole_has_a_limit(monkeypatch):
+    monkeypatch.setattr(verdicts_module, "RANGES_SECONDS", 0.0)
+    program = Program([(0x07, 0, 0, 0), (0x48, 0, 0, 0), RET_A])       # tax; ldh [x + 0]; ret a
+    claimed = _analyze_within(120, program, "pcap").verdicts
+    assert not claimed.exact and "the verdict ranges took their 0 s" in claimed.reason
+    _contains_what_libpcap_returns(claimed, program)
