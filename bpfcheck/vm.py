@@ -53,11 +53,14 @@ def make_input(target: str, packet, ctx: Optional[Context]):
 class Machine:
     """A program checked once for a target, ready to run many inputs."""
 
-    def __init__(self, program: Sequence, target: str = "socket"):
+    def __init__(self, program: Sequence, target: str = "socket", *, max_laps: Optional[int] = None):
+        """``max_laps``: backward jumps (libpcap loops) a run may take
+        before it counts as never finishing (None: :data:`MAX_STEPS`)."""
         if target not in TARGETS:
             raise UsageError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
         self.program = Program(program)
         self.target = target
+        self.max_laps = max_laps
         validate(self.program, target)
         table = TABLES[target]
         self._handlers = [table.get(insn[0]) for insn in self.program]
@@ -82,6 +85,7 @@ class Machine:
         mem = [0] * isa.MEMWORDS   # libpcap zeroes it; the kernel proves it is never read unwritten
         pc = 0
         steps = 0
+        limit = MAX_STEPS if self.max_laps is None else self.max_laps
         while True:
             handler = handlers[pc]
             if path is not None:
@@ -111,9 +115,9 @@ class Machine:
             elif flow[0] == "goto":
                 pc += 1 + flow[1]
                 steps += 1
-                if flow[1] < 0 and steps > MAX_STEPS:
+                if flow[1] < 0 and steps > limit:
                     raise ExecutionError(
-                        f"libpcap's bpf_filter would not finish: more than {MAX_STEPS} "
+                        f"libpcap's bpf_filter would not finish: more than {limit} "
                         f"backward jumps", pc)
             else:
                 return Trace(flow[1], tuple(path or ()))

@@ -21,7 +21,7 @@ from ..symbolic.executor import RULE_LOOP_BOUND
 from .outcome import Finding, Witness
 from .session import SAT, UNKNOWN, UNSAT, Session, solver_limits
 from .settler import Settler
-from .verdicts import VerdictSet, as_term, membership, verdict_set
+from .verdicts import VerdictSet, as_term, beyond_unrolling, membership, verdict_set
 
 #: findings that get a minimised witness of their own (the rest reuse a model)
 MINIMISED_FINDINGS = 32
@@ -53,6 +53,7 @@ class Analysis:
     unknown: List[Tuple[int, str]] = field(default_factory=list)   # pcs the solver could not settle
     seconds: float = 0.0
     _session: Optional[Session] = None
+    _reaching: Dict[int, tuple] = field(default_factory=dict)    # pc -> an input run that reached it
 
     def witness(self, pc: int) -> Optional[Witness]:
         """An input that reaches instruction ``pc`` (None when it is dead)."""
@@ -62,7 +63,7 @@ class Analysis:
 
         def replay(value, ctx):
             return pc in session.run("program", value, ctx).path
-        status, value, ctx, note = session.find(goal, replay)
+        status, value, ctx, note = session.find(goal, replay, self._reaching.get(pc))
         if status != SAT:
             return None
         return session.make_witness(value, ctx)
@@ -147,18 +148,19 @@ def analyze(program: Sequence, target: str = "socket", timeout: Optional[float] 
     session.share(1.0)
     verdicts = verdict_set(session, enc, returned)
     if enc.loop_bound is not False and session.loop_bound_possible():
-        # Runs that loop longer than the unrolling were not explored: nothing
-        # is proved unreachable and the verdicts may be incomplete.
+        # Runs that loop longer than the unrolling were not explored by the
+        # solver; the abstract run covers them (coarsely, see .abstract).
         why = "the program loops (libpcap backward jumps) beyond the unrolling bound"
-        unknown += [(pc, why) for pc in dead]
-        dead = []
-        verdicts = VerdictSet(verdicts.ranges, False, why + " (other verdicts may exist)")
+        unknown += [(pc, why) for pc in dead if pc in enc.facts.reachable]
+        dead = [pc for pc in dead if pc not in enc.facts.reachable]
+        verdicts = beyond_unrolling(verdicts, enc.facts.verdict_ranges(), why)
     if enc.approximations and verdicts.exact:
         verdicts = VerdictSet(verdicts.ranges, False, "; ".join(enc.approximations) +
                               " (the set may include values no packet produces)",
                               membership(session, as_term(enc.verdict), session.within_unrolling(True)))
     session.lift_budget()       # the budget was the analysis's: witness() asks afresh
-    return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session)
+    return Analysis(program, target, verdicts, dead, findings, unknown, session.elapsed, session,
+                    settled.reaching)
 
 
 def _exit_witness(session: Session, pc: int, rule: str, cond, hint=None) -> Optional[Witness]:

@@ -49,7 +49,7 @@ def flip_towards(session, role: str, inputs: Iterable[tuple], wanted: Set[int], 
         # A cheap concrete run first: only a run with a branch into
         # ``wanted`` is worth replaying over z3 terms.
         try:
-            trace = session.run(role, value, ctx)
+            trace = session.explore_run(role, value, ctx)
         except ExecutionError:
             continue
         open_targets = {pc for pc in wanted if attempts.get(pc, 0) < ATTEMPTS_PER_TARGET}

@@ -40,7 +40,7 @@ def path_conditions(session, role: str, value, ctx: Optional[Context], stop_pcs:
     table checks them.  None when the run cannot be replayed."""
     stops = set(stop_pcs)
     try:
-        path = session.run(role, value, ctx).path
+        path = session.explore_run(role, value, ctx).path
     except ExecutionError:
         return None
     # Replaying over terms costs far more than running: only up to the

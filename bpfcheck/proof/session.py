@@ -50,6 +50,8 @@ RIVAL_SLACK = 0.1
 #: witness gets the lexicographically least bytes the solver allows: the
 #: same answer whichever model z3 finds first (see witness.least_bytes)
 LEAST_BYTES_PROGRAMS = 128
+#: backward jumps an exploring run of a looping program may take (see Session.explorer)
+EXPLORE_LAPS = 4096
 
 
 class Session:
@@ -73,6 +75,7 @@ class Session:
         self.solver.add(*self.inputs.constraints) if self.inputs.constraints else None
         self.encodings: Dict[str, Encoding] = {}
         self.machines: Dict[str, Machine] = {}
+        self._explorers: Dict[str, Machine] = {}
         self.last_reason: Optional[str] = None
         self._incremental: Optional[z3.Solver] = None
         self._incremental_size = 0         # assertions of the main solver it holds
@@ -90,6 +93,8 @@ class Session:
         self.solver.add(*enc.definitions) if enc.definitions else None
         self.encodings[role] = enc
         self.machines[role] = Machine(program, target)
+        self._explorers[role] = self.machines[role] if enc.loop_bound is False else \
+            Machine(program, target, max_laps=EXPLORE_LAPS)
         return enc
 
     # --- the budget ---------------------------------------------------------
@@ -389,10 +394,18 @@ class Session:
 
     def run(self, role: str, value, ctx: Optional[Context]):
         """The reference VM's trace of ``role`` on a concrete input."""
-        machine = self.machines[role]
-        if self.target == "seccomp":
-            return machine.trace(value)
-        return machine.trace(value, ctx)
+        return _trace(self.machines[role], self.target, value, ctx)
+
+    def explorer(self, role: str) -> Machine:
+        """The reference VM of ``role`` for runs that explore: in a program
+        that loops, a run longer than EXPLORE_LAPS counts as not finishing
+        (a loop that never ends costs a second before the VM's own limit,
+        and shows nothing new)."""
+        return self._explorers[role]
+
+    def explore_run(self, role: str, value, ctx: Optional[Context]):
+        """:meth:`run`, by :meth:`explorer`."""
+        return _trace(self._explorers[role], self.target, value, ctx)
 
     def make_witness(self, value, ctx, roles=None, rule=None, rule_pc=None, note=None) -> Witness:
         roles = roles or list(self.machines)
@@ -428,6 +441,10 @@ class Session:
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+def _trace(machine: Machine, target: str, value, ctx: Optional[Context]):
+    return machine.trace(value) if target == "seccomp" else machine.trace(value, ctx)
 
 
 def confirm_on_kernel(program, packet, ctx, verdict) -> Optional[bool]:

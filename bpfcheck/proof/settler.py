@@ -164,8 +164,16 @@ class Settler:
         that is nearly every instruction."""
         if self.session.target == "seccomp" or self.session.inputs.fixed:
             return       # pinned inputs: only the solver's inputs respect them
+        # In a program that loops, a condition false within the unrolling may
+        # still hold after more laps (when the abstract run allows it), and
+        # a run shows it does.
+        enc = self.session.encodings[self.role]
+        beyond = set()
+        if enc.loop_bound is not False:
+            beyond = {("reach", pc) for pc in enc.facts.reachable} | \
+                {("guard", pc, rule) for pc, rule in enc.facts.guards}
         open_ = {key: cond for key, cond in conds.items()
-                 if key not in self.results and cond is not False and cond is not True}
+                 if key not in self.results and (cond is not False or key in beyond) and cond is not True}
         for size in (1514, 64):
             if not open_:
                 break
@@ -177,7 +185,7 @@ class Settler:
         seen = self._record_run(value, ctx) if value is not None else None
         if seen is None:
             return set()
-        machine = self.session.machines[self.role]
+        machine = self.session.explorer(self.role)
         wanted = {key[1] for key in open_ if key[0] == "reach"} - {key[1] for key in seen}
         if wanted:
             fixed = self.session.inputs.fixed
@@ -200,7 +208,7 @@ class Settler:
         """Settle out-of-bounds guards from inputs already known to reach
         their instruction, before asking the solver anything."""
         wanted = [key for key, cond in conds.items() if key not in self.results and key[0] == "guard"]
-        found = fire_loads_out_of_bounds(self.session.machines[self.role], self.reaching, wanted,
+        found = fire_loads_out_of_bounds(self.session.explorer(self.role), self.reaching, wanted,
                                          self.session.within_budget(self.REPLAY_BUDGET))
         for key, by in found.items():
             self.results[key] = (SAT, None)
@@ -237,7 +245,7 @@ class Settler:
         """What one concrete run reaches and fires, remembering the input
         as reaching and firing them (None when it cannot be run)."""
         try:
-            trace = self.session.run(self.role, value, ctx)
+            trace = self.session.explore_run(self.role, value, ctx)
         except ExecutionError:
             return None
         for pc in trace.path:

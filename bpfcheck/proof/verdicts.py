@@ -144,6 +144,27 @@ def verdict_set(session: Session, enc, returned=()) -> VerdictSet:
     return _ranges(session, verdict, stay, found)
 
 
+def beyond_unrolling(found: VerdictSet, bounds, why: str) -> VerdictSet:
+    """The verdicts of a program some of whose runs loop longer than the
+    solver's unrolling: ``found`` (what runs within it return) and
+    ``bounds`` (what the abstract run allows any run).  Exact when every
+    value the bounds allow is one found to be returned — a loop whose
+    every exit is a ``ret #k`` already seen, as in ``ip6 protochain``."""
+    if found.exact and all(_covered(lo, hi, found.ranges) for lo, hi in bounds):
+        return found
+    return VerdictSet(list(bounds) + list(found.ranges), False, why + " (other verdicts may exist)")
+
+
+def _covered(lo: int, hi: int, ranges) -> bool:
+    """Whether normalised ``ranges`` hold every value in [lo, hi]."""
+    for r_lo, r_hi in ranges:
+        if r_lo <= lo <= r_hi:
+            if hi <= r_hi:
+                return True
+            lo = r_hi + 1
+    return False
+
+
 def _bounds_only(session: Session, enc, verdict, stay, found) -> VerdictSet:
     """When the solver cannot list the verdicts: the values found so far
     and the bounds the abstract run guarantees (every u32 without one)."""

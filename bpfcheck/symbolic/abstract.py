@@ -15,8 +15,15 @@ whatever it calls impossible is impossible:
 * guards (out-of-bounds loads, division by zero, ...) that never fire.
 
 That settles, in milliseconds, questions that over a big program's whole
-formula can cost the solver seconds each.  Programs that jump backwards
-(libpcap loops) are not interpreted: :func:`interpret` returns None.
+formula can cost the solver seconds each.
+
+Programs that jump backwards (libpcap's loops, for ``ip6 protochain``)
+are interpreted too, coarsely: the instruction a taken backward jump goes
+to (a loop head) starts from "anything" (every register and cell any
+value, nothing known of the packet), which holds whatever the loop did
+before; every other instruction is only entered by forward jumps, so one
+pass in pc order still covers it.  Which backward jumps some run can take
+is what the pass finds out, so it is repeated until that stops growing.
 """
 
 from __future__ import annotations
@@ -150,19 +157,33 @@ class _Env:
         return top()
 
 
-def interpret(program, target: str = "socket") -> Optional[Facts]:
-    """The abstract run of a validated ``program``; None when it jumps
-    backwards (its loops would need widening, which this does not do)."""
+def interpret(program, target: str = "socket") -> Facts:
+    """The abstract run of a validated ``program``."""
     program = Program(program)
+    looping: Set[int] = set()        # loop heads some backward jump may go to
+    while True:
+        facts, taken_back = _one_pass(program, target, looping)
+        if taken_back <= looping:
+            return facts
+        looping |= taken_back
+
+
+def _one_pass(program: Program, target: str, looping: Set[int]) -> Tuple[Facts, Set[int]]:
+    """The abstract run, with the heads in ``looping`` entered in any
+    state; also the heads a backward jump went to in this pass."""
     table = TABLES[target]
     env = _Env(target)
     facts = Facts()
+    taken_back: Set[int] = set()
     incoming: Dict[int, List[State]] = {0: [State(0, 0, (0,) * isa.MEMWORDS, 0)]}
     for pc, insn in enumerate(program):
         states = incoming.pop(pc, None)
-        if not states:
+        if pc in looping:
+            state = State(top(), top(), (top(),) * isa.MEMWORDS, 0)
+        elif states:
+            state = _join(states)
+        else:
             continue
-        state = _join(states)
         facts.reachable.add(pc)
         facts.states[pc] = state
         handler = table.get(insn[0])
@@ -181,30 +202,24 @@ def interpret(program, target: str = "socket") -> Optional[Facts]:
 
         def go(target_pc: int, state: State) -> None:
             if target_pc <= pc:
-                raise _Backward
-            incoming.setdefault(target_pc, []).append(state)
-        try:
-            if flow is None:
-                go(pc + 1, live)
-            elif flow[0] == "goto":
-                go(pc + 1 + flow[1], live)
-            elif flow[0] == "jump":
-                _, cond, jt, jf = flow
-                taken, not_taken = _assuming(cond, live), _assuming(RANGES.not_(cond), live)
-                facts.edges[pc] = (taken is not None, not_taken is not None)
-                if taken is not None:
-                    go(pc + 1 + jt, taken)
-                if not_taken is not None:
-                    go(pc + 1 + jf, not_taken)
+                taken_back.add(target_pc)      # that head starts from anything
             else:
-                facts.returns.append(flow[1])
-        except _Backward:
-            return None
-    return facts
-
-
-class _Backward(Exception):
-    pass
+                incoming.setdefault(target_pc, []).append(state)
+        if flow is None:
+            go(pc + 1, live)
+        elif flow[0] == "goto":
+            go(pc + 1 + flow[1], live)
+        elif flow[0] == "jump":
+            _, cond, jt, jf = flow
+            taken, not_taken = _assuming(cond, live), _assuming(RANGES.not_(cond), live)
+            facts.edges[pc] = (taken is not None, not_taken is not None)
+            if taken is not None:
+                go(pc + 1 + jt, taken)
+            if not_taken is not None:
+                go(pc + 1 + jf, not_taken)
+        else:
+            facts.returns.append(flow[1])
+    return facts, taken_back
 
 
 def _after_guards(pc: int, guards, state: State, facts: Facts) -> Optional[State]:

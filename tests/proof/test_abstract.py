@@ -22,6 +22,7 @@ from bpfcheck.semantics import RULE_OUT_OF_BOUNDS, TABLES
 from bpfcheck.strategies import programs
 from bpfcheck.symbolic.abstract import interpret
 from bpfcheck.vm import make_input
+from looping_programs import looping_programs
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
@@ -290,9 +291,38 @@ def test_loading_the_same_place_again_gives_the_same_narrowed_value():
     assert 4 not in interpret(protocol_twice, "socket").reachable
 
 
-def test_programs_with_loops_are_not_interpreted():
-    loop = [(0x30, 0, 0, 0), (0x15, 0, 1, 1), (0x05, 0, 0, 0xFFFFFFFD), (0x06, 0, 0, 0)]
-    assert interpret(loop, "pcap") is None
+@SETTINGS
+@given(looping_programs(), st.randoms(use_true_random=False))
+def test_runs_that_loop_stay_inside_the_abstract_run(program, rng):
+    # Loop heads start from anything; packets long enough for many laps.
+    facts = interpret(program, "pcap")
+    for _ in range(24):
+        n = rng.choice([0, 1, 5, 13, 20, 31, rng.randrange(150)])
+        packet = bytes(rng.choice([0, 1, 6, 0x11, 0x2B, 0x80, 0xFF, rng.getrandbits(8)]) for _ in range(n))
+        _step_inside(program, "pcap", facts, packet, Context(len=n))
+
+
+def test_a_loop_head_starts_from_anything_and_what_the_loop_cannot_do_is_still_found():
+    program = [
+        (0x01, 0, 0, 0),           # ldx #0
+        (0x50, 0, 0, 0),           # head: ldb [x + 0]
+        (0x15, 6, 0, 0x2B),        # jeq #0x2b -> ret #1
+        (0x74, 0, 0, 8),           # rsh #8: A is 0
+        (0x15, 0, 5, 0),           # jeq #0: the other side (ret #2) is dead
+        (0x87, 0, 0, 0),           # txa
+        (0x04, 0, 0, 1),           # add #1
+        (0x07, 0, 0, 0),           # tax
+        (0x05, 0, 0, 0xFFFFFFF8),  # ja head
+        (0x06, 0, 0, 1),
+        (0x06, 0, 0, 2),
+    ]
+    facts = interpret(program, "pcap")
+    assert facts.reachable == set(range(10)) and facts.edges[4] == (True, False)
+    assert facts.states[1].x is not None and not isinstance(facts.states[1].x, int)   # any X: not 0
+    assert sorted(facts.verdict_ranges()) == [(0, 0), (1, 1)]      # the load falling off, ret #1
+    rng = random.Random(1)
+    for n in range(12):
+        _step_inside(program, "pcap", facts, bytes(rng.choice([0, 0x2B]) for _ in range(n)), Context(len=n))
 
 
 def test_an_opcode_libpcap_aborts_on_ends_the_abstract_run_and_is_one_clean_error(tmp_path, capsys):
