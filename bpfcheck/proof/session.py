@@ -24,6 +24,7 @@ from ..symbolic.executor import NETLINK_APPROXIMATION, RULE_LOOP_BOUND, Encoding
 from ..vm import Machine
 from . import witness as witness_mod
 from .outcome import Witness
+from .loopback import Loopback
 from .rival import HEAD_START, Rival, second_core_available
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
@@ -75,6 +76,8 @@ class Session:
         self.solver.add(*self.inputs.constraints) if self.inputs.constraints else None
         self.encodings: Dict[str, Encoding] = {}
         self.machines: Dict[str, Machine] = {}
+        #: lo in a private namespace, for witnesses needing metadata (opened when first needed)
+        self.loopback = Loopback()
         self._explorers: Dict[str, Machine] = {}
         self.last_reason: Optional[str] = None
         self._incremental: Optional[z3.Solver] = None
@@ -320,7 +323,7 @@ class Session:
                     value, ctx, note = witness_mod.minimise_packet(minimiser, self.inputs, hint[0],
                                                                    hint[1] or Context(), safe_replay,
                                                                    least=self._small())
-                    return SAT, value, ctx, None
+                    return (SAT,) + self._on_loopback(value, ctx, safe_replay) + (None,)
             finally:
                 minimiser.pop()
         status, model = self.check(goal)
@@ -339,7 +342,17 @@ class Session:
             self.solver.pop()
         if value is None:
             return UNKNOWN, None, None, note
-        return SAT, value, ctx, None
+        return (SAT,) + self._on_loopback(value, ctx, safe_replay) + (None,)
+
+    def _on_loopback(self, value, ctx: Optional[Context], replay) -> tuple:
+        """``(value, ctx)``; a socket witness whose metadata an ``AF_UNIX``
+        datagram cannot carry becomes a frame on ``lo`` with the metadata
+        of a copy the kernel makes of it, when it replays so (see
+        :mod:`.loopback`): then the kernel can confirm it."""
+        if self.target != "socket" or ctx is None or ctx.replace(cpu=0) == Context() or self.inputs.fixed:
+            return value, ctx       # (metadata pinned by the caller stays as it is)
+        program = next(iter(self.machines.values())).program
+        return self.loopback.prefer(program, value, ctx, replay) or (value, ctx)
 
     def _small(self) -> bool:
         """Whether witnesses get their least bytes (:func:`witness.least_bytes`):
@@ -414,7 +427,9 @@ class Session:
             verdicts[role] = self.run(role, value, ctx).verdict
         kernel = None
         if self.target == "socket":
-            kernel = confirm_on_kernel(self.machines[roles[0]].program, value, ctx, verdicts[roles[0]])
+            kernel = confirm_on_kernel(self.machines[roles[0]].program, value, ctx, verdicts[roles[0]],
+                                       self.loopback)
+            self.loopback.close()       # a child process each: not kept for a witness that may never come
         if self.target == "seccomp":
             return Witness(self.target, seccomp=value, verdicts=verdicts, rule=rule, rule_pc=rule_pc,
                            kernel=kernel, note=note)
@@ -447,14 +462,15 @@ def _trace(machine: Machine, target: str, value, ctx: Optional[Context]):
     return machine.trace(value) if target == "seccomp" else machine.trace(value, ctx)
 
 
-def confirm_on_kernel(program, packet, ctx, verdict) -> Optional[bool]:
-    """Replay a socket witness on the running kernel when its metadata is
-    what an AF_UNIX datagram carries (the CPU aside: the oracle pins it);
+def confirm_on_kernel(program, packet, ctx, verdict, loopback: Loopback) -> Optional[bool]:
+    """Replay a socket witness on the running kernel: through an AF_UNIX
+    socketpair when its metadata is what a datagram carries (the CPU
+    aside: the oracle pins it), else on ``lo`` when a copy there has it;
     None when that is not possible here."""
     if ctx is None or not isinstance(packet, bytes) or len(packet) > witness_mod.PREFERRED_MAX:
         return None
     if ctx.replace(cpu=0) != Context():
-        return None
+        return loopback.confirm(program, packet, ctx, verdict)
     try:
         from ..oracles.kernel import kernel_verdicts
         return kernel_verdicts(program, [packet], cpu=ctx.cpu)[0] == verdict
