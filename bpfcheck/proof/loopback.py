@@ -42,6 +42,7 @@ class Loopback:
     def __init__(self):
         self._namespace = None
         self._unavailable = False
+        self._refused = set()       # programs the kernel would not attach (ENOMEM for big ones)
 
     def prefer(self, program: Program, packet: bytes, ctx: Context,
                replay: Replay) -> Optional[Tuple[bytes, Context]]:
@@ -83,8 +84,9 @@ class Loopback:
             self._namespace = None
 
     def _copies(self, program: Program, packet: bytes) -> Optional[List]:
+        from ..oracles.kernel import KernelRejected
         from ..oracles.packet import MAX_FRAME, MIN_FRAME, PacketNamespace
-        if self._unavailable or not MIN_FRAME <= len(packet) <= MAX_FRAME:
+        if self._unavailable or program in self._refused or not MIN_FRAME <= len(packet) <= MAX_FRAME:
             return None
         try:
             if self._namespace is None:
@@ -93,7 +95,9 @@ class Loopback:
         except OracleUnavailable:        # not Linux, not root, or the child died
             self._unavailable = True
             self.close()
-        except (BpfcheckError, OSError):  # the kernel refused the program, say
+        except KernelRejected:
+            self._refused.add(program)
+        except (BpfcheckError, OSError):
             pass
         return None
 
