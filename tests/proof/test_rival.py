@@ -69,34 +69,41 @@ def _program():
     return [(0x30, 0, 0, 3), (0x04, 0, 0, 5), (0x15, 0, 1, 0x4C), (0x06, 0, 0, 1), (0x06, 0, 0, 0)]
 
 
-@needs_two_cores
-def test_the_rivals_answer_wins_and_interrupts_the_incremental_search(monkeypatch):
+def _racing_session(monkeypatch):
+    """A session whose incremental core is a :class:`_SlowCore` and whose
+    main solver must not be asked: ``(session, core, encoding)``."""
     core = _SlowCore()
     session = Session("socket", timeout=30)
     enc = session.add_program("program", _program())
     monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
+    monkeypatch.setattr(Session, "check", lambda self, goal: pytest.fail("the main solver was asked"))
+    return session, core, enc
+
+
+def _reaches_3(session, model):
+    # The model is in the main context and describes an input that gets there.
+    packet, ctx = session.concrete(model, cut=64)
+    return 3 in Machine(_program()).trace(packet, ctx).path
+
+
+@needs_two_cores
+def test_the_rivals_answer_wins_and_interrupts_the_incremental_search(monkeypatch):
+    session, core, enc = _racing_session(monkeypatch)
     search = Rival._search
 
     def search_once_the_core_races(self):  # the order this test is about, every time
         core.racing.wait(60)
         search(self)
     monkeypatch.setattr(Rival, "_search", search_once_the_core_races)
-    monkeypatch.setattr(Session, "check", lambda self, goal: pytest.fail("the main solver was asked"))
     status, model = session.check_incrementally(enc.reach[3])
     assert status == "sat" and core.ctx.interrupted.is_set()
     assert core.checks == 2 and core.timeouts[-1] == 30_000    # the race: the question's whole time
-    # The model is in the main context and describes an input that gets there.
-    packet, ctx = session.concrete(model, cut=64)
-    assert 3 in Machine(_program()).trace(packet, ctx).path
+    assert _reaches_3(session, model)
 
 
 @needs_two_cores
 def test_a_rival_that_answers_before_the_race_begins_spares_the_incremental_search(monkeypatch):
-    core = _SlowCore()
-    session = Session("socket", timeout=30)
-    enc = session.add_program("program", _program())
-    monkeypatch.setattr(Session, "_incremental_solver", lambda self: core)
-    monkeypatch.setattr(Session, "check", lambda self, goal: pytest.fail("the main solver was asked"))
+    session, core, enc = _racing_session(monkeypatch)
     start = Rival.start
 
     def start_and_finish(self, *args):     # the rival's answer is in before the core races
@@ -105,8 +112,7 @@ def test_a_rival_that_answers_before_the_race_begins_spares_the_incremental_sear
     monkeypatch.setattr(Rival, "start", start_and_finish)
     status, model = session.check_incrementally(enc.reach[3])
     assert status == "sat" and core.checks == 1 and not core.ctx.interrupted.is_set()
-    packet, ctx = session.concrete(model, cut=64)
-    assert 3 in Machine(_program()).trace(packet, ctx).path
+    assert _reaches_3(session, model)
 
 
 @needs_two_cores
