@@ -237,6 +237,8 @@ def reachability(program: Sequence, target: str = "socket", timeout: Optional[fl
     conds: Dict[object, object] = {("pc", pc): enc.reach.get(pc, False) for pc in pcs}
     if not loops:
         conds.update({("edge", k): c for k, c in edge_conditions(program, target, enc.reach).items()})
+    else:
+        conds.update({("edge", k): enc.edges.get(k, False) for k in all_edges})
     status: Dict[object, str] = {("pc", pc): s for pc, s in pcs.items() if s}
     status.update({("edge", k): LIVE for k in seen})
     # Deepest first: an input reaching a late instruction passes many early ones.
@@ -245,31 +247,44 @@ def reachability(program: Sequence, target: str = "socket", timeout: Optional[fl
         if key in status:
             continue
         cond = conds[key]
-        if cond is False:
-            status[key] = DEAD
-            continue
-        answer, model = session.check(session.within_unrolling(cond))
+        answer, model = (UNSAT, None) if cond is False else session.check(session.within_unrolling(cond))
         if answer == SAT:
             status[key] = LIVE
             for other in order:
                 if other not in status and _true_in(model, conds[other], z3):
                     status[other] = LIVE
         elif answer == UNSAT:
-            status[key] = DEAD
+            status[key] = _dead_unless_looping(enc, key, result.reasons)
         else:
             status[key] = UNKNOWN
             result.reasons[key] = session.last_reason or "the solver could not decide"
     result.pcs = {pc: status.get(("pc", pc), UNKNOWN) for pc in pcs}
     for k in all_edges:
-        if ("edge", k) in status:
-            result.edges[k] = status[("edge", k)]
-        elif loops:
-            result.edges[k] = UNKNOWN
-            result.reasons[("edge", k)] = "the program jumps backwards: edges are only known when executed"
-        else:
-            result.edges[k] = UNKNOWN
+        result.edges[k] = status.get(("edge", k), UNKNOWN)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _dead_unless_looping(enc, key, reasons) -> str:
+    """DEAD for an instruction or edge no run takes within the solver's
+    unrolling — in a program that loops, only when the abstract run (which
+    covers every lap) agrees; else UNKNOWN, with the reason."""
+    if enc.loop_bound is False or _never_taken(enc.facts, enc.program, key):
+        return DEAD
+    reasons[key] = "taken, if at all, only after more laps of a loop than the solver unrolls"
+    return UNKNOWN
+
+
+def _never_taken(facts, program: Program, key) -> bool:
+    kind, what = key
+    if kind == "pc":
+        return what not in facts.reachable
+    src, dst = what
+    if src not in facts.reachable:
+        return True
+    taken, not_taken = facts.edges.get(src, (True, True))
+    _, jt, jf, _ = program[src]
+    return (dst == src + 1 + jt and not taken) or (dst == src + 1 + jf and not not_taken)
 
 
 def _true_in(model, cond, z3) -> bool:
@@ -374,7 +389,7 @@ def generate(program: Sequence, target: str = "socket", timeout: Optional[float]
     graph = edges(program, target)
     loops = has_loops(program, target)
     session, enc = _session(program, target, timeout, mode, linktype)
-    conds = {} if loops else edge_conditions(program, target, enc.reach)
+    conds = enc.edges if loops else edge_conditions(program, target, enc.reach)
     status: Dict[EdgeKey, str] = {}
     reasons: Dict[object, str] = {}
     made: List[GeneratedInput] = []
@@ -395,31 +410,26 @@ def generate(program: Sequence, target: str = "socket", timeout: Optional[float]
         key = edge.key
         if key in cov.edge_hits:
             continue
-        # With loops the edge condition is not exact: ask for runs through
-        # both ends (necessary for the edge) and let the replay decide.
-        goal = _and(enc.reach.get(edge.src, False), enc.reach.get(edge.dst, False)) if loops else conds[key]
+        goal = conds.get(key, False)
 
         def takes_edge(value, ctx, key=key):
             try:
                 return key in path_edges(trace(value, ctx).path)
             except Exception:     # no verdict (libpcap would loop): not a usable input
                 return False
-        if goal is False:
-            status[key] = DEAD
-            continue
-        answer, value, ctx, note = session.find(goal, takes_edge)
+        answer, value, ctx, note = (UNSAT, None, None, None) if goal is False else \
+            session.find(goal, takes_edge)
         if answer == SAT:
             t = trace(value, ctx)
             cov.add_path(t.path)
             made.append(GeneratedInput(value if target != "seccomp" else None,
                                        value if target == "seccomp" else None,
                                        context_for(value, ctx), t.verdict, t.path, key))
-        elif answer == UNSAT and not loops:
-            status[key] = DEAD
+        elif answer == UNSAT:
+            status[key] = _dead_unless_looping(enc, ("edge", key), reasons)
         else:
             status[key] = UNKNOWN
-            reasons[("edge", key)] = note or ("the program jumps backwards" if loops
-                                              else "the solver could not decide")
+            reasons[("edge", key)] = note or "the solver could not decide"
     for key in cov.edge_hits:
         status[key] = LIVE
     pcs = {pc: LIVE if pc in cov.pc_hits else None for pc in range(len(program))}

@@ -62,8 +62,11 @@ class Encoding:
     exits: List[Exit] = field(default_factory=list)
     loop_bound: Any = False                    # condition for leaving the unrolled region
     approximations: List[str] = field(default_factory=list)   # where the formula over-approximates
-    #: the abstract run the formula was pruned by (None for programs with loops)
+    #: the abstract run the formula was pruned by
     facts: Any = None
+    #: (src, dst) -> condition for a run to go from src to dst within the
+    #: unrolling (edges no such run takes are absent)
+    edges: Dict[Tuple[int, int], Any] = field(default_factory=dict)
 
     def constraints(self):
         return self.definitions
@@ -86,6 +89,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     definitions: List[Any] = []
     exits: List[Exit] = []
     reach_parts: Dict[int, List[Any]] = {}
+    edge_parts: Dict[Tuple[int, int], List[Any]] = {}
     states: Dict[int, tuple] = {}
     fresh = itertools.count()
 
@@ -180,6 +184,7 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
                 loop_exits.append(and_all(cond))
                 exits.append(Exit(pc, cond, 0, RULE_LOOP_BOUND))
                 return
+            edge_parts.setdefault((pc, target_pc), []).append(cond)
             key = (step, target_pc)
             if key not in incoming:
                 incoming[key] = []
@@ -219,7 +224,8 @@ def encode(program, inputs: SymbolicInputs, target: str = "socket", name: Option
     if target != "pcap" and any(insn[0] & 0xE7 == 0x20 and insn[3] in _NETLINK_OFFSETS for insn in program):
         approximations.append(NETLINK_APPROXIMATION)
     return Encoding(program, target, inputs, verdict, definitions, reach, states, exits,
-                    or_all(loop_exits), approximations, facts)
+                    or_all(loop_exits), approximations, facts,
+                    {key: or_all(parts) for key, parts in edge_parts.items()})
 
 
 def named_state(a, x, mem, name):

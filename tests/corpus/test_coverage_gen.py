@@ -6,6 +6,7 @@ import os
 import pytest
 from corpus_support import ROOT
 
+from bpfcheck import Context, Machine
 from bpfcheck import coverage as cov
 from bpfcheck.cli import main
 from bpfcheck.corpus.case import load_case
@@ -116,3 +117,28 @@ def test_cover_reports_what_is_missing(tmp_path, capsys):
     assert main(["cover", "--expr", "tcp port 80", "--pcap", pcap, "--fail-under", "90"]) == 1
     out = capsys.readouterr().out
     assert "edges: 3 of 27 reachable covered (11.1 %)" in out and "not taken: 1->2" in out
+
+
+@pytest.mark.parametrize("expr", ["ip6 protochain 6", "ip protochain 17"])
+def test_gen_covers_every_edge_of_a_loop(expr, tmp_path, capsys):
+    # libpcap's loops: each edge is asked for as "taken within the solver's
+    # unrolling", so the loop's back edges and exits get inputs too.
+    pcap = str(tmp_path / "t.pcap")
+    code, made = _json(capsys, ["gen", "--expr", expr, "--target", "pcap", "-o", pcap])
+    assert code == 0 and made["edges"]["unknown"] == []
+    code, got = _json(capsys, ["cover", "--expr", expr, "--target", "pcap", "--pcap", pcap])
+    assert code == 0 and got["edges"]["percent"] == 100.0 and got["edges"]["unknown"] == []
+
+
+def test_an_edge_only_a_long_loop_takes_is_unknown_not_dead():
+    # ldx #0; head: txa; jeq #40 -> ret #5; ldb [x + 0]; txa; add #1; tax;
+    # ja head; ret #5.  The edge 2->8 needs 40 laps: beyond the unrolling.
+    program = [(0x01, 0, 0, 0), (0x87, 0, 0, 0), (0x15, 5, 0, 40), (0x50, 0, 0, 0), (0x87, 0, 0, 0),
+               (0x04, 0, 0, 1), (0x07, 0, 0, 0), (0x05, 0, 0, 0xFFFFFFF9), (0x06, 0, 0, 5)]
+    made = cov.generate(program, "pcap").reachability
+    assert made.edges[(2, 8)] == cov.UNKNOWN and "laps" in made.reasons[("edge", (2, 8))]
+    assert made.edges[(2, 3)] == cov.LIVE
+    proved = cov.reachability(program, "pcap")
+    assert proved.edges[(2, 8)] == cov.UNKNOWN and proved.pcs[8] == cov.UNKNOWN
+    forty_laps = Machine(program, "pcap").trace(bytes(40), Context(len=40)).path
+    assert cov.reachability(program, "pcap", seen=cov.path_edges(forty_laps)).edges[(2, 8)] == cov.LIVE
